@@ -1,0 +1,126 @@
+"""Answers what a verified debtor asked about their claim, from the case system's figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
+from actions.conversation import caller_for, language_of
+from actions.formatting import day, money, percent
+from actions.services import case_system, settings
+
+
+def say_breakdown(dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
+    """Each claim line in plain words, then payments and what is left to pay."""
+    dispatcher.utter_message(response="utter_claim_breakdown")
+    invoice = case["invoice"]
+    for line in case["lines"]:
+        details: dict[str, Any] = {"amount": money(line["amount"], language)}
+        if line["type"] == "principal":
+            details.update(invoice_number=invoice["number"], due_date=day(invoice["due_date"], language))
+        elif line["type"] == "late_payment_interest":
+            details.update(
+                rate=percent(line["rate_percent"], language),
+                from_date=day(line["from_date"], language),
+                to_date=day(line["to_date"], language),
+            )
+        dispatcher.utter_message(response=f"utter_claim_line_{line['type']}", **details)
+    if case["payments"]:
+        dispatcher.utter_message(response="utter_claim_line_payments", amount=money(case["total_paid"], language))
+    dispatcher.utter_message(response="utter_claim_line_balance", amount=money(case["balance"], language))
+    if case.get("provisional_interest"):
+        dispatcher.utter_message(response="utter_interest_provisional")
+
+
+def say_creditor(dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
+    invoice = case["invoice"]
+    dispatcher.utter_message(
+        response="utter_creditor",
+        case_number=case["case_number"],
+        creditor=case["creditor"]["name"],
+        invoice_number=invoice["number"],
+        invoice_date=day(invoice["date"], language),
+        due_date=day(invoice["due_date"], language),
+        invoice_amount=money(invoice["amount"], language),
+    )
+
+
+def say_stage(dispatcher: CollectingDispatcher, case: dict[str, Any]) -> None:
+    dispatcher.utter_message(response=f"utter_stage_{case['stage']}")
+
+
+def say_balance(dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
+    dispatcher.utter_message(
+        response="utter_balance",
+        case_number=case["case_number"],
+        creditor=case["creditor"]["name"],
+        balance=money(case["balance"], language),
+    )
+
+
+def say_payment_info(dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
+    config = settings()
+    dispatcher.utter_message(
+        response="utter_payment_info",
+        balance=money(case["balance"], language),
+        account_number=config.agency_account_number,
+        kid=case["kid"],
+        iban=config.agency_iban,
+        bic=config.agency_bic,
+    )
+
+
+def say_payments(dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
+    if not case["payments"]:
+        dispatcher.utter_message(response="utter_no_payments_registered", case_number=case["case_number"])
+        return
+    payments = "\n".join(
+        f"{day(payment['paid_on'], language)}: {money(payment['amount'], language)}" for payment in case["payments"]
+    )
+    dispatcher.utter_message(response="utter_payments_registered", case_number=case["case_number"], payments=payments)
+
+
+def answer(topic: str, dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
+    if case["status"] == "closed":
+        dispatcher.utter_message(response="utter_case_closed", case_number=case["case_number"])
+        return
+    if topic == "balance":
+        say_balance(dispatcher, case, language)
+        say_breakdown(dispatcher, case, language)
+    elif topic in ("explain", "fees", "interest"):
+        say_creditor(dispatcher, case, language)
+        say_breakdown(dispatcher, case, language)
+        say_stage(dispatcher, case)
+    elif topic in ("creditor", "why_contacted"):
+        say_creditor(dispatcher, case, language)
+        say_stage(dispatcher, case)
+    elif topic == "payment_info":
+        say_payment_info(dispatcher, case, language)
+    elif topic == "payments":
+        say_payments(dispatcher, case, language)
+
+
+class ActionAnswerTopic(Action):
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        topic = tracker.get_slot("pending_topic")
+        case_number = tracker.get_slot("verified_case_number")
+        if not topic or not case_number:
+            dispatcher.utter_message(response="utter_verified_what_next")
+            return []
+        try:
+            case = await case_system().get_case(case_number, caller=caller_for(tracker, purpose=f"answer_{topic}"))
+        except (CaseSystemUnavailable, CaseSystemRejected):
+            dispatcher.utter_message(response="utter_case_system_unavailable", agency_phone=settings().agency_phone)
+            return []
+        answer(topic, dispatcher, case, language_of(tracker))
+        return [SlotSet("pending_topic", None)]

@@ -1,0 +1,43 @@
+"""Hands the conversation to a human caseworker through the case system."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
+from actions.conversation import caller_for, channel_of, transcript
+from actions.services import case_system, settings
+
+HIGH_PRIORITY_REASONS = {"hardship"}
+
+
+class ActionCreateHandoff(Action):
+    def name(self) -> str:
+        return "action_create_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reason = tracker.get_slot("handoff_reason") or "requested"
+        verified = bool(tracker.get_slot("verified"))
+        case_number = tracker.get_slot("verified_case_number") if verified else None
+        handoff = {
+            "conversation_id": tracker.sender_id,
+            "channel": channel_of(tracker),
+            "reason": reason,
+            "priority": "high" if reason in HIGH_PRIORITY_REASONS else "normal",
+            "case_number": case_number,
+            # For the caseworker, not the debtor: who is waiting and whether they were verified.
+            "summary": f"Reason: {reason}. Identity {'verified' if verified else 'not verified'}.",
+            "transcript": transcript(tracker),
+        }
+        try:
+            created = await case_system().create_handoff(handoff, caller=caller_for(tracker, purpose="handoff"))
+        except (CaseSystemUnavailable, CaseSystemRejected):
+            dispatcher.utter_message(response="utter_handoff_failed", agency_phone=settings().agency_phone)
+            return []
+        dispatcher.utter_message(response="utter_handoff_created", handoff_id=created["id"])
+        return [SlotSet("handoff_reason", None)]

@@ -1,0 +1,29 @@
+"""The backoffice process: the reference case system's API (and, later, console and web chat page)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.case_system.api import create_app
+from bot.config import Settings, load_settings
+from bot.logs import configure_logging
+
+
+def create_backoffice(settings: Settings) -> web.Application:
+    return create_app(settings)
+
+
+def main() -> None:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    web.run_app(
+        create_backoffice(settings),
+        host=settings.host,
+        port=settings.backoffice_port,
+        access_log=None,
+        print=None,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The case system's business rules: plain, pure functions over plain data."""

@@ -1,0 +1,139 @@
+"""All configuration, read from environment variables with `.env` at the repo root as fallback.
+
+This is the only module that reads the environment. Everything else receives a `Settings`.
+Each setting names its environment variable once, in the field's metadata; `as_environment`
+turns settings back into variables for the child processes started by `debtbot run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+from dotenv import dotenv_values
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = REPO_ROOT / ".env"
+VAR_DIR = REPO_ROOT / "var"
+TIMEZONE = "Europe/Oslo"
+
+
+def env(name: str, default: Any = None, *, secret: bool = False) -> Any:
+    """A settings field read from the environment variable `name`."""
+    return field(default=default, metadata={"env": name, "secret": secret})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Secrets (generated into .env by `debtbot setup` when missing).
+    case_api_key: str = env("CASE_API_KEY", "", secret=True)
+    rasa_api_token: str = env("RASA_API_TOKEN", "", secret=True)
+    conversation_id_key: str = env("CONVERSATION_ID_KEY", "", secret=True)  # keys SMS conversation ids
+
+    # Stores.
+    database_url: str = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casesystem.db'}")  # case system
+    tracker_store_url: str = env("TRACKER_STORE_URL", f"sqlite:///{VAR_DIR / 'tracker.db'}")
+    redis_url: str = env("REDIS_URL", "")  # Rasa lock store; empty means in-memory (one process)
+
+    # Processes. Empty URLs are derived from host and ports.
+    host: str = env("DEBTBOT_HOST", "127.0.0.1")
+    backoffice_port: int = env("BACKOFFICE_PORT", 8080)
+    rasa_port: int = env("RASA_PORT", 5005)
+    action_server_port: int = env("ACTION_SERVER_PORT", 5055)
+    case_api_url: str = env("CASE_API_URL", "")
+    action_endpoint_url: str = env("ACTION_ENDPOINT_URL", "")
+    public_base_url: str = env("PUBLIC_BASE_URL", "")  # the address Twilio signs
+
+    # Twilio.
+    twilio_account_sid: str = env("TWILIO_ACCOUNT_SID", "")
+    twilio_auth_token: str = env("TWILIO_AUTH_TOKEN", "", secret=True)
+    twilio_from_number: str = env("TWILIO_FROM_NUMBER", "")
+
+    # Behaviour.
+    demo_mode: bool = env("DEMO_MODE", True)  # demo data and synthetic identity numbers (month + 80)
+    log_level: str = env("LOG_LEVEL", "INFO")
+    max_verification_failures: int = env("MAX_VERIFICATION_FAILURES", 3)
+    verification_lock_minutes: int = env("VERIFICATION_LOCK_MINUTES", 30)
+    case_api_timeout_seconds: float = env("CASE_API_TIMEOUT_SECONDS", 5.0)
+
+    # The agency as debtors see it (never hard-coded in responses). Demo values by default:
+    # the phone number is the one in the agency's privacy notice, the bank details are fictional.
+    agency_name: str = env("AGENCY_NAME", "Alektum")
+    agency_phone: str = env("AGENCY_PHONE", "33 74 45 00")
+    agency_website: str = env("AGENCY_WEBSITE", "https://www.alektum.no")
+    agency_account_number: str = env("AGENCY_ACCOUNT_NUMBER", "12345678903")
+    agency_iban: str = env("AGENCY_IBAN", "NO7112345678903")
+    agency_bic: str = env("AGENCY_BIC", "DEMONOKK")
+    privacy_notice_url: str = env("PRIVACY_NOTICE_URL", "https://www.alektum.no/personvern")
+
+    def __post_init__(self) -> None:
+        derived = {
+            "case_api_url": f"http://{self.host}:{self.backoffice_port}/api/v1",
+            "action_endpoint_url": f"http://{self.host}:{self.action_server_port}/webhook",
+            "public_base_url": f"http://{self.host}:{self.rasa_port}",
+        }
+        for name, default in derived.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, default)
+        object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+        object.__setattr__(self, "log_level", self.log_level.upper())
+
+    @property
+    def async_database_url(self) -> str:
+        """The case-system URL with an asyncio driver, for SQLAlchemy's async engine."""
+        return to_async_url(self.database_url)
+
+    def as_environment(self) -> dict[str, str]:
+        """Every setting as the environment variable it is read from (for child processes)."""
+        variables = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            variables[item.metadata["env"]] = str(value).lower() if isinstance(value, bool) else str(value)
+        return variables
+
+
+def _parse(value: str, kind: Any) -> Any:
+    kind = {"bool": bool, "int": int, "float": float, "str": str}.get(kind, kind)
+    if kind is bool:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return kind(value.strip())
+
+
+def to_async_url(url: str) -> str:
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
+    if url.startswith(("postgresql:", "postgres:", "postgresql+psycopg2:")):
+        return "postgresql+asyncpg:" + url.split(":", 1)[1]
+    return url
+
+
+def to_sync_url(url: str) -> str:
+    """The same database with a blocking driver (Alembic migrations, Rasa's tracker store)."""
+    if url.startswith("sqlite+aiosqlite:"):
+        return "sqlite:" + url[len("sqlite+aiosqlite:") :]
+    if url.startswith(("postgresql+asyncpg:", "postgres:")):
+        return "postgresql:" + url.split(":", 1)[1]
+    return url
+
+
+def load_settings(env: Optional[Mapping[str, str]] = None, env_file: Path = ENV_FILE) -> Settings:
+    """Settings from `env` (default: the process environment) over the values in `env_file`."""
+    values: dict[str, str] = {}
+    if env_file.exists():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if env is None else env)
+    given = {
+        item.name: _parse(values[item.metadata["env"]], item.type)
+        for item in dataclasses.fields(Settings)
+        if item.metadata["env"] in values
+    }
+    return Settings(**given)
+
+
+def money(value: Decimal) -> str:
+    """Money on the wire: NOK with exactly two decimals, as the API contract says."""
+    return f"{value.quantize(Decimal('0.01'))}"

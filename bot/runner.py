@@ -1,0 +1,183 @@
+"""Runs the three processes in the foreground and stops them together.
+
+Each child runs in its own session so that a Ctrl-C in the terminal reaches only the runner,
+which then stops the children in order. If one child dies, the others are stopped too: a half
+stack that looks alive is worse than none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import aiohttp
+
+from bot.config import REPO_ROOT, Settings
+from bot.provisioning import MODEL_PATH, rasa_environment
+
+STOP_GRACE_SECONDS = 10
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    process: Optional[asyncio.subprocess.Process] = field(default=None, repr=False)
+
+
+def stack_services(settings: Settings, *, model_path=MODEL_PATH) -> list[Service]:
+    python = sys.executable
+    host = settings.host
+    return [
+        Service(
+            "backoffice",
+            [python, "-m", "bot.backoffice"],
+            f"http://{host}:{settings.backoffice_port}/api/v1/health",
+        ),
+        Service(
+            "actions",
+            [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_server_port)],
+            f"http://{host}:{settings.action_server_port}/health",
+        ),
+        Service(
+            "dialogue",
+            [
+                python, "-m", "rasa", "run",
+                "--model", str(model_path),
+                "--enable-api", "--auth-token", settings.rasa_api_token,
+                "--interface", host, "--port", str(settings.rasa_port),
+                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            ],
+            f"http://{host}:{settings.rasa_port}/status?token={settings.rasa_api_token}",
+        ),
+    ]
+
+
+async def _relay_output(service: Service) -> None:
+    """Prefixes each line a child prints with its name."""
+    assert service.process and service.process.stdout
+    async for raw in service.process.stdout:
+        sys.stdout.write(f"[{service.name}] {raw.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+async def _is_healthy(http: aiohttp.ClientSession, url: str) -> bool:
+    try:
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+            return response.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return False
+
+
+class Stack:
+    def __init__(self, settings: Settings, services: Optional[list[Service]] = None, *, quiet: bool = False) -> None:
+        self.settings = settings
+        self.services = services or stack_services(settings)
+        self.quiet = quiet
+        self._relays: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        env = rasa_environment(self.settings)
+        for service in self.services:
+            service.process = await asyncio.create_subprocess_exec(
+                *service.command,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL if self.quiet else asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL if self.quiet else asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
+            if not self.quiet:
+                self._relays.append(asyncio.create_task(_relay_output(service)))
+
+    def exited(self) -> list[Service]:
+        return [s for s in self.services if s.process and s.process.returncode is not None]
+
+    async def wait_healthy(self, timeout_seconds: float = 120) -> float:
+        """Seconds until every service answered its health check; raises if one died or timed out."""
+        started = time.monotonic()
+        pending = list(self.services)
+        async with aiohttp.ClientSession() as http:
+            while pending:
+                if self.exited():
+                    names = ", ".join(s.name for s in self.exited())
+                    raise RuntimeError(f"stopped during start-up: {names}")
+                if time.monotonic() - started > timeout_seconds:
+                    raise TimeoutError("not healthy in time: " + ", ".join(s.name for s in pending))
+                checks = await asyncio.gather(*(_is_healthy(http, s.health_url) for s in pending))
+                pending = [s for s, healthy in zip(pending, checks) if not healthy]
+                if pending:
+                    await asyncio.sleep(0.25)
+        return time.monotonic() - started
+
+    async def wait_for_exit(self) -> Service:
+        waits = {asyncio.ensure_future(s.process.wait()): s for s in self.services if s.process}
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        return waits[next(iter(done))]
+
+    async def stop(self) -> None:
+        running = [s for s in self.services if s.process and s.process.returncode is None]
+        for service in running:
+            service.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(s.process.wait() for s in running)), STOP_GRACE_SECONDS
+            )
+        except asyncio.TimeoutError:
+            for service in running:
+                if service.process.returncode is None:
+                    service.process.kill()
+            await asyncio.gather(*(s.process.wait() for s in running))
+        for relay in self._relays:
+            relay.cancel()
+        await asyncio.gather(*self._relays, return_exceptions=True)
+
+
+def describe(settings: Settings) -> str:
+    base = f"http://{settings.host}"
+    return "\n".join(
+        [
+            "debtbot is running:",
+            f"  web chat and caseworker console  {base}:{settings.backoffice_port}/",
+            f"  case system API                  {base}:{settings.backoffice_port}/api/v1 (Bearer CASE_API_KEY)",
+            f"  dialogue server (REST channel)   {base}:{settings.rasa_port}/webhooks/rest/webhook",
+            f"  action server                    {base}:{settings.action_server_port}/webhook",
+            "Press Ctrl-C to stop.",
+        ]
+    )
+
+
+async def run_stack(settings: Settings) -> int:
+    """Starts the stack, waits for SIGINT or SIGTERM (or a child's death), stops everything."""
+    stack = Stack(settings)
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop_requested.set)
+
+    await stack.start()
+    try:
+        elapsed = await stack.wait_healthy()
+    except (RuntimeError, TimeoutError) as error:
+        print(f"debtbot: {error}", file=sys.stderr, flush=True)
+        await stack.stop()
+        return 1
+    print(f"{describe(settings)}\n(healthy after {elapsed:.1f} s)", flush=True)
+
+    stopper = asyncio.ensure_future(stop_requested.wait())
+    child_exit = asyncio.ensure_future(stack.wait_for_exit())
+    done, _ = await asyncio.wait({stopper, child_exit}, return_when=asyncio.FIRST_COMPLETED)
+    status = 0
+    if child_exit in done:
+        print(f"debtbot: {child_exit.result().name} stopped unexpectedly; stopping the rest", file=sys.stderr, flush=True)
+        status = 1
+    for task in (stopper, child_exit):
+        task.cancel()
+    await stack.stop()
+    print("debtbot: stopped", flush=True)
+    return status

@@ -1,0 +1,40 @@
+"""Rasa's SQL tracker store, configured by one URL and never persisting identity numbers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Optional, Sequence, Text
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.config import to_sync_url
+from bot.redaction import NATIONAL_ID_PATTERN, redact
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """Stores every event with identity numbers removed from text, parse data, entities and slots.
+
+    Configured in endpoints.yml with `db_url` (for example `postgresql://user@host/db` or
+    `sqlite:///var/tracker.db`) and optionally `redact_patterns`, a list of extra regular
+    expressions to remove.
+    """
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        db_url: Text = "sqlite:///rasa.db",
+        event_broker: Optional[EventBroker] = None,
+        redact_patterns: Sequence[Text] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.redact_patterns = (NATIONAL_ID_PATTERN, *(re.compile(p) for p in redact_patterns))
+        # SQLTrackerStore accepts a complete URL in `host` and then uses it as it is.
+        super().__init__(domain=domain, host=to_sync_url(db_url), event_broker=event_broker, **kwargs)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        for event in super()._additional_events(session, tracker):
+            yield Event.from_parameters(redact(event.as_dict(), self.redact_patterns))

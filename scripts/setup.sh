@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Sets up what is missing, and only that: a Python 3.10 virtual environment with the pinned
+# dependencies (reinstalled only when pyproject.toml or constraints.txt changed), then the
+# runtime state (`debtbot setup`: .env, database schema, demo data, trained model).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RASA_TELEMETRY_ENABLED=false PIP_DISABLE_PIP_VERSION_CHECK=1
+
+find_python310() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.10 "$HOME/.pyenv/versions/"3.10*/bin/python /root/.pyenv/versions/3.10*/bin/python; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 \
+      && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  if ! python310=$(find_python310); then
+    echo "error: Python 3.10 is required (Rasa Open Source 3.6 does not run on 3.11 or newer)." >&2
+    echo "       Install it (for example 'pyenv install 3.10.13') or set PYTHON=/path/to/python3.10." >&2
+    exit 1
+  fi
+  echo "setup: creating .venv with $python310"
+  "$python310" -m venv .venv
+fi
+
+deps_hash=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.deps-hash 2>/dev/null)" != "$deps_hash" ]; then
+  echo "setup: installing dependencies (log in .venv/install.log)"
+  .venv/bin/python -m pip install --quiet --upgrade "pip==24.3.1" "setuptools==70.3.0" "wheel==0.45.1" >.venv/install.log 2>&1
+  if ! .venv/bin/python -m pip install -c constraints.txt -e ".[test]" >>.venv/install.log 2>&1; then
+    tail -30 .venv/install.log >&2
+    echo "error: dependency installation failed; full log in .venv/install.log" >&2
+    exit 1
+  fi
+  echo "$deps_hash" >.venv/.deps-hash
+fi
+
+.venv/bin/debtbot setup "$@"

@@ -1,0 +1,52 @@
+"""The three processes, started as `debtbot run` starts them, on free ports with their own stores."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.provisioning import prepare_case_system, train_model
+from bot.runner import Stack
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory) -> Settings:
+    root: Path = tmp_path_factory.mktemp("stack")
+    return load_settings(
+        env={
+            "DATABASE_URL": f"sqlite:///{root / 'cases.db'}",
+            "TRACKER_STORE_URL": f"sqlite:///{root / 'tracker.db'}",
+            "REDIS_URL": "",
+            "CASE_API_KEY": secrets.token_urlsafe(16),
+            "RASA_API_TOKEN": secrets.token_urlsafe(16),
+            "CONVERSATION_ID_KEY": secrets.token_urlsafe(16),
+            "BACKOFFICE_PORT": str(free_port()),
+            "RASA_PORT": str(free_port()),
+            "ACTION_SERVER_PORT": str(free_port()),
+            "DEMO_MODE": "true",
+        },
+        env_file=root / "no.env",
+    )
+
+
+@pytest.fixture(scope="session")
+async def running_stack(stack_settings: Settings):
+    train_model(stack_settings)
+    await prepare_case_system(stack_settings)
+    stack = Stack(stack_settings, quiet=True)
+    await stack.start()
+    try:
+        await stack.wait_healthy(timeout_seconds=180)
+        yield stack
+    finally:
+        await stack.stop()
