@@ -29,3 +29,9 @@ def use(*, settings: Optional[Settings] = None, case_system: Optional[CaseSystem
     """Replaces the services (for tests and embedding); None resets one to its default."""
     global _settings, _case_system
     _settings, _case_system = settings, case_system
+
+
+async def close() -> None:
+    """Releases the case-system client's connections (on action-server shutdown)."""
+    if _case_system is not None:
+        await _case_system.close()

@@ -33,6 +33,7 @@ class Settings:
     case_api_key: str = env("CASE_API_KEY", "", secret=True)
     rasa_api_token: str = env("RASA_API_TOKEN", "", secret=True)
     conversation_id_key: str = env("CONVERSATION_ID_KEY", "", secret=True)  # keys SMS conversation ids
+    action_server_token: str = env("ACTION_SERVER_TOKEN", "", secret=True)  # dialogue -> action server
 
     # Stores.
     database_url: str = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casesystem.db'}")  # case system

@@ -41,7 +41,7 @@ def stack_services(settings: Settings, *, model_path=MODEL_PATH) -> list[Service
         ),
         Service(
             "actions",
-            [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_server_port)],
+            [python, "-m", "bot.action_server"],
             f"http://{host}:{settings.action_server_port}/health",
         ),
         Service(
@@ -58,12 +58,18 @@ def stack_services(settings: Settings, *, model_path=MODEL_PATH) -> list[Service
     ]
 
 
+# Rasa logs this as an error for every health check that arrives while it loads the model.
+START_UP_NOISE = "No agent loaded. To continue processing"
+
+
 async def _relay_output(service: Service) -> None:
     """Prefixes each line a child prints with its name."""
     assert service.process and service.process.stdout
     async for raw in service.process.stdout:
-        sys.stdout.write(f"[{service.name}] {raw.decode(errors='replace')}")
-        sys.stdout.flush()
+        line = raw.decode(errors="replace")
+        if START_UP_NOISE not in line:
+            sys.stdout.write(f"[{service.name}] {line}")
+            sys.stdout.flush()
 
 
 async def _is_healthy(http: aiohttp.ClientSession, url: str) -> bool:
@@ -161,23 +167,23 @@ async def run_stack(settings: Settings) -> int:
         loop.add_signal_handler(signum, stop_requested.set)
 
     await stack.start()
-    try:
-        elapsed = await stack.wait_healthy()
-    except (RuntimeError, TimeoutError) as error:
-        print(f"debtbot: {error}", file=sys.stderr, flush=True)
-        await stack.stop()
-        return 1
-    print(f"{describe(settings)}\n(healthy after {elapsed:.1f} s)", flush=True)
-
     stopper = asyncio.ensure_future(stop_requested.wait())
-    child_exit = asyncio.ensure_future(stack.wait_for_exit())
-    done, _ = await asyncio.wait({stopper, child_exit}, return_when=asyncio.FIRST_COMPLETED)
+    starting = asyncio.ensure_future(stack.wait_healthy())
+    await asyncio.wait({stopper, starting}, return_when=asyncio.FIRST_COMPLETED)
     status = 0
-    if child_exit in done:
-        print(f"debtbot: {child_exit.result().name} stopped unexpectedly; stopping the rest", file=sys.stderr, flush=True)
+    if starting.done() and starting.exception() is None:
+        print(f"{describe(settings)}\n(healthy after {starting.result():.1f} s)", flush=True)
+        child_exit = asyncio.ensure_future(stack.wait_for_exit())
+        await asyncio.wait({stopper, child_exit}, return_when=asyncio.FIRST_COMPLETED)
+        if child_exit.done():
+            print(f"debtbot: {child_exit.result().name} stopped unexpectedly; stopping the rest", file=sys.stderr, flush=True)
+            status = 1
+        child_exit.cancel()
+    elif starting.done():
+        print(f"debtbot: {starting.exception()}", file=sys.stderr, flush=True)
         status = 1
-    for task in (stopper, child_exit):
-        task.cancel()
+    starting.cancel()
+    stopper.cancel()
     await stack.stop()
     print("debtbot: stopped", flush=True)
     return status

@@ -18,22 +18,22 @@ from bot.redaction import NATIONAL_ID_PATTERN, redact
 class RedactingSQLTrackerStore(SQLTrackerStore):
     """Stores every event with identity numbers removed from text, parse data, entities and slots.
 
-    Configured in endpoints.yml with `db_url` (for example `postgresql://user@host/db` or
-    `sqlite:///var/tracker.db`) and optionally `redact_patterns`, a list of extra regular
-    expressions to remove.
+    Configured in endpoints.yml with `url` (for example `postgresql://user@host/db` or
+    `sqlite:///var/tracker.db`), which Rasa passes to a custom store as `host`, and optionally
+    `redact_patterns`, a list of extra regular expressions to remove.
     """
 
     def __init__(
         self,
         domain: Optional[Domain] = None,
-        db_url: Text = "sqlite:///rasa.db",
+        host: Text = "sqlite:///rasa.db",
         event_broker: Optional[EventBroker] = None,
         redact_patterns: Sequence[Text] = (),
         **kwargs: Any,
     ) -> None:
         self.redact_patterns = (NATIONAL_ID_PATTERN, *(re.compile(p) for p in redact_patterns))
-        # SQLTrackerStore accepts a complete URL in `host` and then uses it as it is.
-        super().__init__(domain=domain, host=to_sync_url(db_url), event_broker=event_broker, **kwargs)
+        # SQLTrackerStore uses a `host` that is a complete URL as it is.
+        super().__init__(domain=domain, host=to_sync_url(host), event_broker=event_broker, **kwargs)
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         for event in super()._additional_events(session, tracker):

@@ -82,11 +82,13 @@ async def test_sms_sender_must_match_the_number_on_file(client: CaseSystemClient
 async def test_unreachable_case_system_gets_a_polite_answer(settings) -> None:
     from actions import services
 
-    services.use(settings=settings, case_system=CaseSystemClient("http://127.0.0.1:9/api/v1", "key", 1))
+    unreachable = CaseSystemClient("http://127.0.0.1:9/api/v1", "key", 1)  # nothing listens on port 9
+    services.use(settings=settings, case_system=unreachable)
     try:
         dispatcher, slots = await verify(KARI)
     finally:
         services.use()
+        await unreachable.close()
     assert responses(dispatcher) == ["utter_case_system_unavailable"]
     assert dispatcher.messages[0]["agency_phone"] == settings.agency_phone
     assert slots["verification_outcome"] == "unavailable"

@@ -27,7 +27,7 @@ def db_url(request, tmp_path):
 
 async def test_identity_numbers_never_reach_the_database(db_url: str) -> None:
     domain = Domain.from_dict({"slots": {"national_id": {"type": "text", "mappings": [{"type": "custom"}]}}})
-    store = RedactingSQLTrackerStore(domain=domain, db_url=db_url)
+    store = RedactingSQLTrackerStore(domain=domain, host=db_url)
     sender = f"test-{uuid.uuid4().hex}"
     tracker = DialogueStateTracker(sender, domain.slots)
     tracker.update(

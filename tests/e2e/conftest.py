@@ -30,6 +30,7 @@ def stack_settings(tmp_path_factory) -> Settings:
             "CASE_API_KEY": secrets.token_urlsafe(16),
             "RASA_API_TOKEN": secrets.token_urlsafe(16),
             "CONVERSATION_ID_KEY": secrets.token_urlsafe(16),
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(16),
             "BACKOFFICE_PORT": str(free_port()),
             "RASA_PORT": str(free_port()),
             "ACTION_SERVER_PORT": str(free_port()),
