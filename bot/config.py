@@ -39,6 +39,7 @@ class Settings:
     database_url: str = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casesystem.db'}")  # case system
     tracker_store_url: str = env("TRACKER_STORE_URL", f"sqlite:///{VAR_DIR / 'tracker.db'}")
     redis_url: str = env("REDIS_URL", "")  # Rasa lock store; empty means in-memory (one process)
+    models_dir: str = env("MODELS_DIR", str(REPO_ROOT / "models"))  # trained model and its fingerprint
 
     # Processes. Empty URLs are derived from host and ports.
     host: str = env("DEBTBOT_HOST", "127.0.0.1")

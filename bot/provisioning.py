@@ -22,10 +22,7 @@ from bot.config import ENV_FILE, REPO_ROOT, VAR_DIR, Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
-MODELS_DIR = REPO_ROOT / "models"
 MODEL_NAME = "debtbot"
-MODEL_PATH = MODELS_DIR / f"{MODEL_NAME}.tar.gz"
-FINGERPRINT_PATH = MODELS_DIR / f"{MODEL_NAME}.fingerprint"
 LOG_DIR = VAR_DIR / "log"
 
 # Everything that changes what `rasa train` produces.
@@ -82,17 +79,26 @@ def training_fingerprint(root: Path = REPO_ROOT) -> str:
     return digest.hexdigest()
 
 
-def model_is_current() -> bool:
+def model_path(settings: Settings) -> Path:
+    return Path(settings.models_dir) / f"{MODEL_NAME}.tar.gz"
+
+
+def fingerprint_path(settings: Settings) -> Path:
+    return Path(settings.models_dir) / f"{MODEL_NAME}.fingerprint"
+
+
+def model_is_current(settings: Settings) -> bool:
+    fingerprint = fingerprint_path(settings)
     return (
-        MODEL_PATH.exists()
-        and FINGERPRINT_PATH.exists()
-        and FINGERPRINT_PATH.read_text().strip() == training_fingerprint()
+        model_path(settings).exists()
+        and fingerprint.exists()
+        and fingerprint.read_text().strip() == training_fingerprint()
     )
 
 
 def train_model(settings: Settings, *, force: bool = False) -> bool:
     """Trains the model when its inputs changed. Returns whether it trained."""
-    if not force and model_is_current():
+    if not force and model_is_current(settings):
         return False
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     fingerprint = training_fingerprint()
@@ -101,14 +107,14 @@ def train_model(settings: Settings, *, force: bool = False) -> bool:
     command = [
         sys.executable, "-m", "rasa", "train",
         "--config", "config.yml", "--domain", "domain", "--data", "data",
-        "--out", str(MODELS_DIR), "--fixed-model-name", MODEL_NAME,
+        "--out", settings.models_dir, "--fixed-model-name", MODEL_NAME,
     ]
     with log_path.open("w") as log:
         completed = subprocess.run(command, cwd=REPO_ROOT, env=rasa_environment(settings), stdout=log, stderr=subprocess.STDOUT)
-    if completed.returncode != 0 or not MODEL_PATH.exists():
+    if completed.returncode != 0 or not model_path(settings).exists():
         tail = log_path.read_text().splitlines()[-20:]
         raise SystemExit("error: training failed:\n" + "\n".join(tail))
-    FINGERPRINT_PATH.write_text(fingerprint + "\n")
+    fingerprint_path(settings).write_text(fingerprint + "\n")
     return True
 
 

@@ -17,7 +17,7 @@ from typing import Optional
 import aiohttp
 
 from bot.config import REPO_ROOT, Settings
-from bot.provisioning import MODEL_PATH, rasa_environment
+from bot.provisioning import model_path, rasa_environment
 
 STOP_GRACE_SECONDS = 10
 
@@ -30,7 +30,7 @@ class Service:
     process: Optional[asyncio.subprocess.Process] = field(default=None, repr=False)
 
 
-def stack_services(settings: Settings, *, model_path=MODEL_PATH) -> list[Service]:
+def stack_services(settings: Settings) -> list[Service]:
     python = sys.executable
     host = settings.host
     return [
@@ -48,7 +48,7 @@ def stack_services(settings: Settings, *, model_path=MODEL_PATH) -> list[Service
             "dialogue",
             [
                 python, "-m", "rasa", "run",
-                "--model", str(model_path),
+                "--model", str(model_path(settings)),
                 "--enable-api", "--auth-token", settings.rasa_api_token,
                 "--interface", host, "--port", str(settings.rasa_port),
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import REPO_ROOT, load_settings
-from bot.provisioning import MODEL_PATH, rasa_environment, train_model
+from bot.provisioning import model_path, rasa_environment, train_model
 
 
 def rasa(*arguments: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
@@ -26,8 +26,9 @@ def rasa(*arguments: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def model() -> Path:
-    train_model(load_settings())  # nothing to do when the model is current
-    return MODEL_PATH
+    settings = load_settings()
+    train_model(settings)  # nothing to do when the model is current
+    return model_path(settings)
 
 
 def test_training_data_and_domain_validate_with_warnings_as_errors() -> None:

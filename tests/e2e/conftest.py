@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 from pathlib import Path
@@ -35,6 +36,8 @@ def stack_settings(tmp_path_factory) -> Settings:
             "RASA_PORT": str(free_port()),
             "ACTION_SERVER_PORT": str(free_port()),
             "DEMO_MODE": "true",
+            # Parallel work can train into its own directory instead of the shared models/.
+            **({"MODELS_DIR": os.environ["MODELS_DIR"]} if os.environ.get("MODELS_DIR") else {}),
         },
         env_file=root / "no.env",
     )
