@@ -16,5 +16,8 @@ test: setup
 bench: setup
 	@.venv/bin/debtbot bench
 
+nlu-eval: setup
+	@.venv/bin/debtbot nlu-eval
+
 clean:
 	rm -rf models .rasa var/log

@@ -43,7 +43,8 @@ class ActionSwitchLanguage(Action):
         if requested not in LANGUAGES:
             # "Another language, please" without naming one: switch to the other one.
             requested = "nb" if tracker.get_slot("language") == "en" else "en"
-        return [SlotSet("language", requested)]
+        # An explicit choice holds for the session, whatever language later messages are in.
+        return [SlotSet("language", requested), SlotSet("language_chosen", True)]
 
 
 class ActionTellContact(Action):

@@ -72,6 +72,26 @@ async def verified_conversation(http: aiohttp.ClientSession, settings: Settings,
     return latencies
 
 
+def holdout_sentences(limit: int = 200) -> list[str]:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    examples = load_data(str(REPO_ROOT / "tests" / "nlu" / "holdout.yml")).training_examples
+    return [example.get("text") for example in examples][:limit]
+
+
+async def nlu_parse_latency(http: aiohttp.ClientSession, settings: Settings) -> list[float]:
+    """Rasa's own NLU parse of the held-out sentences, one at a time."""
+    url = f"http://{settings.host}:{settings.rasa_port}/model/parse?token={settings.rasa_api_token}"
+    latencies = []
+    for text in holdout_sentences():
+        started = time.perf_counter()
+        async with http.post(url, json={"text": text}) as response:
+            response.raise_for_status()
+            await response.read()
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
 def memory_by_process(stack: Stack) -> dict[str, float]:
     memory = {}
     for service in stack.services:
@@ -88,6 +108,7 @@ async def measure(settings: Settings, turns: int, concurrency: int) -> dict:
         startup_seconds = await stack.wait_healthy()
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             await verified_conversation(http, settings, 3)  # warm-up: first-call costs are not the hot path
+            parse = await nlu_parse_latency(http, settings)
             sequential = await verified_conversation(http, settings, turns)
             started = time.perf_counter()
             parallel = await asyncio.gather(
@@ -98,6 +119,7 @@ async def measure(settings: Settings, turns: int, concurrency: int) -> dict:
         return {
             "machine": {"cpus": psutil.cpu_count(), "python": platform.python_version()},
             "startup_to_healthy_s": round(startup_seconds, 1),
+            "nlu_parse": summary(parse),
             "verified_balance_turn_sequential": summary(sequential),
             "verified_balance_turn_concurrent": {
                 **summary(concurrent),

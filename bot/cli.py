@@ -58,6 +58,12 @@ def _bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def _nlu_eval(args: argparse.Namespace) -> int:
+    from bot.nlu_eval import main as nlu_eval_main
+
+    return nlu_eval_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="debtbot", description="Debtor dialogue assistant")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=int, default=8)
     bench.add_argument("--output", default="bench-results/latest.json")
     bench.set_defaults(handler=_bench)
+
+    nlu_eval = commands.add_parser("nlu-eval", help="cross-validate the NLU pipeline and test it on the held-out file")
+    nlu_eval.add_argument("--folds", type=int, default=5)
+    nlu_eval.set_defaults(handler=_nlu_eval)
     return parser
 
 
