@@ -26,7 +26,7 @@ MODEL_NAME = "debtbot"
 LOG_DIR = VAR_DIR / "log"
 
 # Everything that changes what `rasa train` produces.
-TRAINING_INPUTS = ("config.yml", "domain", "data", "bot/nlu", "constraints.txt")
+TRAINING_INPUTS = ("config.yml", "domain", "data", "bot/nlu", "constraints.txt", "requirements")
 GENERATED_SECRETS = ("CASE_API_KEY", "RASA_API_TOKEN", "CONVERSATION_ID_KEY", "ACTION_SERVER_TOKEN")
 
 

