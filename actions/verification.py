@@ -63,7 +63,7 @@ class ValidateVerificationForm(FormValidationAction):
         # A national identity number replaces the birth date as the second factor.
         if tracker.get_slot("national_id"):
             return ["case_number", "national_id"]
-        return domain_slots
+        return ["case_number", "birth_date"]
 
     def validate_case_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -55,3 +55,13 @@ async def test_a_wrong_birth_date_reveals_nothing(running_stack, stack_settings)
     assert "Jeg klarte ikke å bekrefte opplysningene" in text
     for secret in (case["creditor"]["name"], money(case["balance"], "nb"), "Kari", "Nordlys"):
         assert secret not in text
+
+
+async def test_the_identity_number_can_replace_the_birth_date(running_stack, stack_settings) -> None:
+    sender = f"rest-{secrets.token_hex(8)}"
+    async with aiohttp.ClientSession() as http:
+        await say(http, stack_settings, sender, "hva skylder jeg?")
+        await say(http, stack_settings, sender, "100001")
+        replies = await say(http, stack_settings, sender, "14838540024")
+        case = await case_from_api(http, stack_settings, "100001")
+    assert f"Du skylder nå {money(case['balance'], 'nb')}" in "\n".join(replies)
