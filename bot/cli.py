@@ -64,6 +64,26 @@ def _nlu_eval(args: argparse.Namespace) -> int:
     return nlu_eval_main(args)
 
 
+def _retention(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.retention import apply_retention, erase_conversation, plan_retention
+
+    settings = load_settings()
+    if args.erase_conversation:
+        if args.dry_run:
+            print("would erase the tracker events and handoff transcripts of that conversation")
+            return 0
+        deleted = erase_conversation(settings, args.erase_conversation, actor=args.actor)
+        print(f"erased {deleted} tracker events and the conversation's handoff transcripts")
+        return 0
+    plan = plan_retention(settings)
+    for line in plan.describe():
+        print(("would change: " if args.dry_run else "changed: ") + line)
+    if not args.dry_run:
+        apply_retention(settings, plan)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="debtbot", description="Debtor dialogue assistant")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     bench = commands.add_parser("bench", help="start the stack and measure latency, throughput and memory")
-    bench.add_argument("--turns", type=int, default=40, help="verified balance turns per conversation")
+    bench.add_argument("--conversations", type=int, default=10, help="verified conversations, one after the other")
+    bench.add_argument("--turns", type=int, default=4, help="balance questions per conversation")
     bench.add_argument("--concurrency", type=int, default=8)
     bench.add_argument("--output", default="bench-results/latest.json")
     bench.set_defaults(handler=_bench)
@@ -89,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_eval = commands.add_parser("nlu-eval", help="cross-validate the NLU pipeline and test it on the held-out file")
     nlu_eval.add_argument("--folds", type=int, default=5)
     nlu_eval.set_defaults(handler=_nlu_eval)
+    retention = commands.add_parser("retention", help="anonymise or delete data whose retention period is over")
+    retention.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    retention.add_argument("--erase-conversation", metavar="CONVERSATION_ID", help="erase one conversation (a caseworker's decision)")
+    retention.add_argument("--actor", default="caseworker", help="who decided the erasure, for the audit trail")
+    retention.set_defaults(handler=_retention)
     return parser
 
 

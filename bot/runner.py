@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import aiohttp
@@ -47,7 +48,7 @@ def stack_services(settings: Settings) -> list[Service]:
         Service(
             "dialogue",
             [
-                python, "-m", "rasa", "run",
+                python, "-m", "bot.dialogue_server", "run",
                 "--model", str(model_path(settings)),
                 "--enable-api", "--auth-token", settings.rasa_api_token,
                 "--interface", host, "--port", str(settings.rasa_port),
@@ -81,24 +82,39 @@ async def _is_healthy(http: aiohttp.ClientSession, url: str) -> bool:
 
 
 class Stack:
-    def __init__(self, settings: Settings, services: Optional[list[Service]] = None, *, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services: Optional[list[Service]] = None,
+        *,
+        quiet: bool = False,
+        log_dir: Optional[Path] = None,
+    ) -> None:
+        """`quiet` discards the children's output; `log_dir` writes each child's to `<name>.log` there."""
         self.settings = settings
         self.services = services or stack_services(settings)
         self.quiet = quiet
+        self.log_dir = log_dir
         self._relays: list[asyncio.Task] = []
+        self._log_files: list = []
 
     async def start(self) -> None:
         env = rasa_environment(self.settings)
         for service in self.services:
+            output = asyncio.subprocess.DEVNULL if self.quiet else asyncio.subprocess.PIPE
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                output = open(self.log_dir / f"{service.name}.log", "ab")
+                self._log_files.append(output)
             service.process = await asyncio.create_subprocess_exec(
                 *service.command,
                 cwd=REPO_ROOT,
                 env=env,
-                stdout=asyncio.subprocess.DEVNULL if self.quiet else asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL if self.quiet else asyncio.subprocess.STDOUT,
+                stdout=output,
+                stderr=asyncio.subprocess.DEVNULL if output is asyncio.subprocess.DEVNULL else asyncio.subprocess.STDOUT,
                 start_new_session=True,
             )
-            if not self.quiet:
+            if output is asyncio.subprocess.PIPE:
                 self._relays.append(asyncio.create_task(_relay_output(service)))
 
     def exited(self) -> list[Service]:
@@ -142,6 +158,9 @@ class Stack:
         for relay in self._relays:
             relay.cancel()
         await asyncio.gather(*self._relays, return_exceptions=True)
+        for log_file in self._log_files:
+            log_file.close()
+        self._log_files.clear()
 
 
 def describe(settings: Settings) -> str:
