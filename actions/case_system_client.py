@@ -29,10 +29,11 @@ class CaseSystemUnavailable(Exception):
 class CaseSystemRejected(Exception):
     """The case system refused the request (4xx); `code` is its machine-readable error code."""
 
-    def __init__(self, status: int, code: str) -> None:
+    def __init__(self, status: int, code: str, details: Optional[dict[str, Any]] = None) -> None:
         super().__init__(f"{status} {code}")
         self.status = status
         self.code = code
+        self.details = details or {}  # the error object's other fields (e.g. latest_date)
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ class CaseSystemClient:
                         return await response.json()
                     if response.status < 500:
                         body = await response.json(content_type=None)
-                        code = (body or {}).get("error", {}).get("code", "unknown")
-                        raise CaseSystemRejected(response.status, code)
+                        error = (body or {}).get("error", {}) or {}
+                        raise CaseSystemRejected(response.status, error.get("code", "unknown"), error)
                     failure = f"HTTP {response.status}"
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
                 failure = type(error).__name__
@@ -167,3 +168,70 @@ class CaseSystemClient:
 
     async def create_handoff(self, handoff: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
         return await self._request("POST", "/handoffs", path="/handoffs", caller=caller, json=handoff)
+
+    # --- SMS channel (bot/channels/twilio_sms.py) ---------------------------------------------
+
+    async def record_inbound_sms(
+        self, *, message_sid: str, from_phone: str, body: str, opt_out_type: Optional[str], caller: Caller
+    ) -> dict[str, Any]:
+        """Whether the message is a retry, and what it changed about consent (STOP/START)."""
+        payload = {"message_sid": message_sid, "from_phone": from_phone, "body": body, "opt_out_type": opt_out_type}
+        return await self._request("POST", "/sms/inbound", path="/sms/inbound", caller=caller, json=payload)
+
+    async def enqueue_sms(self, *, to_phone: str, body: str, purpose: str, caller: Caller) -> dict[str, Any]:
+        payload = {"to_phone": to_phone, "body": body, "purpose": purpose}
+        return await self._request("POST", "/sms/outbox", path="/sms/outbox", caller=caller, json=payload)
+
+    async def record_sms_status(
+        self, *, provider_id: str, status: str, error_code: Optional[str], caller: Caller
+    ) -> dict[str, Any]:
+        payload = {"provider_id": provider_id, "status": status, "error_code": error_code}
+        return await self._request("POST", "/sms/status", path="/sms/status", caller=caller, json=payload)
+
+    async def create_rights_request(self, rights_request: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """Logs a GDPR rights request; the answer holds its reference (`id`) and `due_date`."""
+        return await self._request(
+            "POST", "/rights-requests", path="/rights-requests", caller=caller, json=rights_request
+        )
+
+    # --- payments, postponements, disputes, fee reviews -----------------------------------------
+
+    async def quote_payment_plan(self, case_number: str, proposal: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+        """The case system's quote for `proposal` (monthly_amount as a string, months, first_due_date)."""
+        return await self._request(
+            "POST", "/cases/{case_number}/payment-plans/quote",
+            path=f"/cases/{case_number}/payment-plans/quote", caller=caller, json=proposal,
+        )
+
+    async def create_payment_plan(self, case_number: str, terms: dict[str, Any], *, caller: Caller, language: str) -> dict[str, Any]:
+        """Create the plan the debtor accepted; a repeat of the same request returns the same plan."""
+        body = {**terms, "accepted": True, "channel": caller.channel, "conversation_id": caller.conversation_id, "language": language}
+        return await self._request(
+            "POST", "/cases/{case_number}/payment-plans",
+            path=f"/cases/{case_number}/payment-plans", caller=caller, json=body,
+        )
+
+    async def list_payment_plans(self, case_number: str, *, caller: Caller) -> list[dict[str, Any]]:
+        data = await self._request(
+            "GET", "/cases/{case_number}/payment-plans", path=f"/cases/{case_number}/payment-plans", caller=caller
+        )
+        return data["payment_plans"]
+
+    async def create_postponement(self, case_number: str, new_due_date: str, *, caller: Caller) -> dict[str, Any]:
+        body = {"new_due_date": new_due_date, "channel": caller.channel, "conversation_id": caller.conversation_id}
+        return await self._request(
+            "POST", "/cases/{case_number}/postponements",
+            path=f"/cases/{case_number}/postponements", caller=caller, json=body,
+        )
+
+    async def create_dispute(self, case_number: str, reason: str, *, caller: Caller) -> dict[str, Any]:
+        body = {"reason": reason, "channel": caller.channel, "conversation_id": caller.conversation_id}
+        return await self._request(
+            "POST", "/cases/{case_number}/disputes", path=f"/cases/{case_number}/disputes", caller=caller, json=body
+        )
+
+    async def request_fee_review(self, case_number: str, *, caller: Caller) -> dict[str, Any]:
+        body = {"channel": caller.channel, "conversation_id": caller.conversation_id}
+        return await self._request(
+            "POST", "/cases/{case_number}/fee-reviews", path=f"/cases/{case_number}/fee-reviews", caller=caller, json=body
+        )

@@ -12,7 +12,11 @@ from rasa_sdk.types import DomainDict
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
 from actions.conversation import caller_for, language_of
 from actions.formatting import day, money, percent
+from actions.payments import offer_case_choice
 from actions.services import case_system, settings
+
+# Topics asked before verification that start a flow of their own once the debtor is verified.
+FLOW_TOPICS = ("payment_plan", "postponement", "dispute")
 
 
 def say_breakdown(dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
@@ -117,10 +121,54 @@ class ActionAnswerTopic(Action):
         if not topic or not case_number:
             dispatcher.utter_message(response="utter_verified_what_next")
             return []
+        if topic in FLOW_TOPICS:
+            return [SlotSet("pending_topic", None), *await start_flow(topic, dispatcher, tracker)]
         try:
             case = await case_system().get_case(case_number, caller=caller_for(tracker, purpose=f"answer_{topic}"))
         except (CaseSystemUnavailable, CaseSystemRejected):
             dispatcher.utter_message(response="utter_case_system_unavailable", agency_phone=settings().agency_phone)
             return []
         answer(topic, dispatcher, case, language_of(tracker))
+        if case.get("fees_over_cap") and case["status"] != "closed":
+            await send_fees_for_review(dispatcher, tracker, case)
+        if not _choice_offered(tracker):
+            offer_case_choice(dispatcher, tracker)
         return [SlotSet("pending_topic", None)]
+
+
+async def start_flow(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """A plan, postponement or dispute asked for before verification, now that the debtor is verified."""
+    from actions.disputes import record_dispute
+    from actions.payments import offer_plan, postpone
+
+    flows = {"payment_plan": offer_plan, "postponement": postpone, "dispute": record_dispute}
+    return await flows[topic](dispatcher, tracker)
+
+
+async def send_fees_for_review(dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]) -> None:
+    """A fee above its legal cap is never defended: say it will be reviewed, flag the case, hand off."""
+    from actions.payments import hand_off
+
+    dispatcher.utter_message(response="utter_fee_under_review")
+    try:
+        await case_system().request_fee_review(case["case_number"], caller=caller_for(tracker, purpose="fee_review"))
+    except CaseSystemRejected:
+        pass  # already flagged, or no longer over the cap: the handoff still goes to a person
+    except CaseSystemUnavailable:
+        dispatcher.utter_message(response="utter_case_system_unavailable", agency_phone=settings().agency_phone)
+        return
+    over = [line["type"] for line in case["lines"] if line.get("over_cap")]
+    await hand_off(
+        dispatcher,
+        tracker,
+        reason="fee_review",
+        note=f"Fee above its legal cap: {', '.join(over)}. Review before collecting it.",
+        case_number=case["case_number"],
+    )
+
+
+def _choice_offered(tracker: Tracker) -> bool:
+    return any(
+        event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == "utter_choose_case"
+        for event in tracker.events
+    )

@@ -11,7 +11,7 @@ from actions.case_system_client import Caller
 from bot.redaction import redact_text
 
 # Rasa's input channel names mapped to the channel names of the case system.
-CHANNELS = {"socketio": "web", "web": "web", "twilio_sms": "sms", "twilio_voice": "voice"}
+CHANNELS = {"socketio": "web", "web": "web", "twilio_sms": "sms", "twilio_voice": "voice", "rest": "rest"}
 TRANSCRIPT_LIMIT = 50  # most recent messages a caseworker receives with a handoff
 
 

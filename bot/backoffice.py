@@ -1,16 +1,21 @@
-"""The backoffice process: the reference case system's API (and, later, console and web chat page)."""
+"""The backoffice process: the reference case system's API, the debtor web chat page at `/`, and
+the SMS outbox delivery loop (and, later, the caseworker console)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot import outbound_sms, web as web_chat
 from bot.case_system.api import create_app
 from bot.config import Settings, load_settings
 from bot.logs import configure_logging
 
 
 def create_backoffice(settings: Settings) -> web.Application:
-    return create_app(settings)
+    app = create_app(settings)
+    web_chat.add_routes(app, settings)
+    outbound_sms.attach(app, settings)
+    return app
 
 
 def main() -> None:

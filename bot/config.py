@@ -54,6 +54,16 @@ class Settings:
     twilio_account_sid: str = env("TWILIO_ACCOUNT_SID", "")
     twilio_auth_token: str = env("TWILIO_AUTH_TOKEN", "", secret=True)
     twilio_from_number: str = env("TWILIO_FROM_NUMBER", "")
+    # Where the Twilio client sends its API calls; empty means Twilio itself. Tests and local
+    # trials point it at tests/fakes/twilio_api.py on 127.0.0.1.
+    twilio_api_base_url: str = env("TWILIO_API_BASE_URL", "")
+    sms_delivery_poll_seconds: float = env("SMS_DELIVERY_POLL_SECONDS", 5.0)
+    voice_name: str = env("TWILIO_VOICE", "Polly.Ida-Neural")  # Norwegian neural voice
+    voice_name_en: str = env("TWILIO_VOICE_EN", "Polly.Joanna-Neural")
+    voice_speech_model: str = env("TWILIO_SPEECH_MODEL", "default")
+    voice_transfer_to: str = env("VOICE_TRANSFER_TO", "")  # E.164 number or sip: address; empty: <Enqueue>
+    voice_transfer_queue: str = env("VOICE_TRANSFER_QUEUE", "caseworkers")
+    voice_reply_timeout_seconds: float = env("VOICE_REPLY_TIMEOUT_SECONDS", 4.0)  # then "one moment" and poll
 
     # Behaviour.
     demo_mode: bool = env("DEMO_MODE", True)  # demo data and synthetic identity numbers (month + 80)
@@ -61,6 +71,14 @@ class Settings:
     max_verification_failures: int = env("MAX_VERIFICATION_FAILURES", 3)
     verification_lock_minutes: int = env("VERIFICATION_LOCK_MINUTES", 30)
     case_api_timeout_seconds: float = env("CASE_API_TIMEOUT_SECONDS", 5.0)
+
+    # Payment plan and postponement policy defaults (a creditor may override them in
+    # bot/case_system/data/payment_plan_policy.yml). Whole kroner and days, never floats.
+    plan_min_installment_kr: int = env("PLAN_MIN_INSTALLMENT_KR", 300)
+    plan_max_months: int = env("PLAN_MAX_MONTHS", 24)
+    plan_first_due_within_days: int = env("PLAN_FIRST_DUE_WITHIN_DAYS", 30)
+    plan_fee_kr: int = env("PLAN_FEE_KR", 0)  # etableringsgebyr; no fee unless configured
+    postponement_max_days: int = env("POSTPONEMENT_MAX_DAYS", 14)
 
     # The agency as debtors see it (never hard-coded in responses). Demo values by default:
     # the phone number is the one in the agency's privacy notice, the bank details are fictional.
@@ -71,6 +89,12 @@ class Settings:
     agency_iban: str = env("AGENCY_IBAN", "NO7112345678903")
     agency_bic: str = env("AGENCY_BIC", "DEMONOKK")
     privacy_notice_url: str = env("PRIVACY_NOTICE_URL", "https://www.alektum.no/personvern")
+
+    # Retention (`debtbot retention`), defaults from the privacy notice: the personal link to a case
+    # is anonymised at the latest 3 years after the case closed; data kept for development and
+    # analysis (conversations) at most 3 years after the last contact.
+    retention_case_link_years: int = env("RETENTION_CASE_LINK_YEARS", 3)
+    retention_conversation_days: int = env("RETENTION_CONVERSATION_DAYS", 3 * 365)
 
     def __post_init__(self) -> None:
         derived = {

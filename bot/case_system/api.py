@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import hmac
 import json
 import logging
@@ -89,6 +90,9 @@ def create_app(
     app[CASE_SYSTEM] = CaseSystem(settings=settings, clock=clock or utc_now, rates=rates)
     app.cleanup_ctx.append(functools.partial(_database, engine=engine))
     app.router.add_routes(ROUTES)
+    app.router.add_routes(importlib.import_module("bot.case_system.sms_routes").ROUTES)  # imports this module
+    app.router.add_routes(importlib.import_module("bot.case_system.rights_routes").ROUTES)
+    app.router.add_routes(importlib.import_module("bot.case_system.payment_routes").ROUTES)
     return app
 
 

@@ -17,11 +17,11 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Optional
 
 import yaml
 
-from bot.case_system.claims import LineType
+from bot.case_system.claims import ClaimLine, LineType
 from bot.case_system.interest import decimal_from_data, to_ore
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "data" / "collection_fees.yml"
@@ -219,3 +219,30 @@ def check_fee(
         source=f"{source}; inkassosats: {sats.source}",
         provisional=sats.provisional,
     )
+
+
+def check_case_fees(
+    fee_lines: Iterable[ClaimLine], *, principal: Decimal, heavy_allowed: bool
+) -> list[Optional[FeeCheck]]:
+    """Each fee line of a consumer case compared with its cap on the day it was charged (None for a
+    line no cap on record covers).
+
+    Checked on the debtor's safe side: tungt salær only when `heavy_allowed` (the case reached
+    legal collection, so the payment demand's deadline ran out), and the creditor is taken to be
+    VAT-liable (the lower cap). A fee this flags is reviewed by a person, never defended.
+    """
+    checks: list[Optional[FeeCheck]] = []
+    for line in fee_lines:
+        try:
+            checks.append(
+                check_fee(
+                    line.type,
+                    line.amount,
+                    principal=principal,
+                    charged_on=line.from_date,
+                    heavy=heavy_allowed and line.type is LineType.COLLECTION_FEE,
+                )
+            )
+        except LookupError:
+            checks.append(None)
+    return checks

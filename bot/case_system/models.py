@@ -236,6 +236,8 @@ class Case(Base):
     disputed = sa.Column(sa.Boolean, nullable=False, default=False)
     collection_stopped = sa.Column(sa.Boolean, nullable=False, default=False)
     closed_on = sa.Column(sa.Date)  # interest stops accruing when a case is closed
+    # Set when a fee above its legal cap was found and sent to a caseworker (fees.check_fee).
+    fee_review_requested_at = sa.Column(UTCDateTime())
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
 
     debtor = relationship("Debtor", back_populates="cases")
@@ -292,6 +294,16 @@ class PaymentPlan(Base):
     """A voluntary payment plan (nedbetalingsavtale)."""
 
     __tablename__ = "payment_plans"
+    __table_args__ = (
+        # At most one active plan per case, even when two acceptances race.
+        sa.Index(
+            "uq_payment_plans_active_case",
+            "case_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
 
     id = sa.Column(sa.Integer, primary_key=True)
     case_id = sa.Column(sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -370,6 +382,7 @@ class RightsRequest(Base):
     __tablename__ = "rights_requests"
 
     id = sa.Column(sa.Integer, primary_key=True)
+    reference = sa.Column(sa.String(12), nullable=False, unique=True)  # the short reference the debtor is given
     type = sa.Column(enum_type(RightsRequestType, "rights_request_type"), nullable=False)
     received_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
     due_at = sa.Column(UTCDateTime(), nullable=False)
@@ -384,9 +397,32 @@ class RightsRequest(Base):
     debtor_id = sa.Column(sa.ForeignKey("debtors.id", ondelete="SET NULL"), index=True)
     request_text = sa.Column(sa.Text)
     idempotency_key = sa.Column(sa.String(100), unique=True)
+    # Rectification (Art. 16): what the debtor says is wrong, and what it should be, in their words.
+    rectification_wrong = sa.Column(sa.Text)
+    rectification_right = sa.Column(sa.Text)
+    handoff_id = sa.Column(sa.ForeignKey("handoffs.id", ondelete="SET NULL"))  # human review (Art. 22(3))
 
     case = relationship("Case")
     debtor = relationship("Debtor")
+    handoff = relationship("Handoff")
+    exports = relationship("DataExport", back_populates="rights_request", order_by="DataExport.id")
+
+
+class DataExport(Base):
+    """A debtor's data (Art. 15 and 20) attached to a request, for a caseworker to review and send."""
+
+    __tablename__ = "data_exports"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    rights_request_id = sa.Column(
+        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
+    created_by = sa.Column(sa.String(100), nullable=False)  # the audit actor that asked for it
+    data = sa.Column(sa.JSON, nullable=False)  # machine-readable (portability)
+    document = sa.Column(sa.Text, nullable=False)  # the same, readable by a person
+
+    rights_request = relationship("RightsRequest", back_populates="exports")
 
 
 class Caseworker(Base):
@@ -461,3 +497,7 @@ class VerificationLock(Base):
     failure_count = sa.Column(sa.Integer, nullable=False, default=0)
     locked_until = sa.Column(UTCDateTime())
     updated_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+# Tables declared next to their rules; imported here so that they belong to this metadata.
+from bot.case_system import outbox, sms  # noqa: E402,F401

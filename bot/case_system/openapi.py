@@ -400,6 +400,508 @@ PATHS: dict[str, Any] = {
 }
 
 
+# SMS channel support: inbound deduplication and consent, the outbox, provider delivery status.
+_PROVIDER_ID = {"type": "string", "pattern": "^[A-Za-z]{2}[0-9a-fA-F]{32}$", "example": "SM" + "0" * 32}
+_PHONE = {"type": "string", "example": "+4791234567", "description": "E.164 (a Norwegian number may omit +47)"}
+SCHEMAS.update(
+    {
+        "InboundSmsRequest": {
+            "type": "object",
+            "required": ["message_sid", "from_phone"],
+            "properties": {
+                "message_sid": _PROVIDER_ID,
+                "from_phone": _PHONE,
+                "body": {"type": "string", "maxLength": 1600, "description": "Empty for a picture-only message."},
+                "opt_out_type": {"type": "string", "nullable": True, "description": "Twilio's OptOutType."},
+            },
+        },
+        "InboundSmsResult": {
+            "type": "object",
+            "required": ["duplicate", "consent", "opted_out"],
+            "properties": {
+                "duplicate": {"type": "boolean", "description": "This message id was processed before."},
+                "consent": {"type": "string", "enum": ["opt_out", "opt_in"], "nullable": True},
+                "opted_out": {"type": "boolean"},
+            },
+        },
+        "OutboxRequest": {
+            "type": "object",
+            "required": ["to_phone", "body", "purpose"],
+            "properties": {
+                "to_phone": _PHONE,
+                "body": {"type": "string", "minLength": 1, "maxLength": 1600},
+                "purpose": {"type": "string", "pattern": "^[a-z_]{1,64}$", "example": "conversation_reply"},
+            },
+        },
+        "OutboundMessage": {
+            "type": "object",
+            "required": ["id", "status"],
+            "properties": {
+                "id": {"type": "integer"},
+                "status": {"type": "string", "enum": ["pending", "sent", "failed", "suppressed"]},
+            },
+        },
+        "DeliveryStatusRequest": {
+            "type": "object",
+            "required": ["provider_id", "status"],
+            "properties": {
+                "provider_id": _PROVIDER_ID,
+                "status": {"type": "string", "example": "undelivered"},
+                "error_code": {"type": "string", "nullable": True, "example": "30003"},
+            },
+        },
+    }
+)
+PATHS.update(
+    {
+        "/api/v1/sms/inbound": {
+            "post": {
+                "operationId": "recordInboundSms",
+                "summary": "Record an inbound SMS once (retries are duplicates) and apply STOP/STOPP/AVSLUTT/START.",
+                "parameters": AUDIT_HEADERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("InboundSmsRequest")}}},
+                "responses": {"200": _json(_ref("InboundSmsResult"), "What the channel should do."), **COMMON_ERRORS, **BODY_ERRORS},
+            }
+        },
+        "/api/v1/sms/outbox": {
+            "post": {
+                "operationId": "enqueueSms",
+                "summary": "Queue an SMS for delivery; stored as suppressed when the number has opted out.",
+                "parameters": AUDIT_HEADERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("OutboxRequest")}}},
+                "responses": {"201": _json(_ref("OutboundMessage"), "Queued."), **COMMON_ERRORS, **BODY_ERRORS},
+            }
+        },
+        "/api/v1/sms/status": {
+            "post": {
+                "operationId": "recordSmsStatus",
+                "summary": "The provider's delivery report for a sent message; failures are recorded.",
+                "parameters": AUDIT_HEADERS,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("DeliveryStatusRequest")}},
+                },
+                "responses": {
+                    "200": _json(_ref("OutboundMessage"), "Recorded."),
+                    **COMMON_ERRORS,
+                    **BODY_ERRORS,
+                    "404": _error("No message has that provider id (`message_not_found`)."),
+                },
+            }
+        },
+    }
+)
+
+
+# GDPR rights requests (bot/case_system/rights_routes.py): log, list, read, export.
+_REFERENCE = {"type": "string", "pattern": "^PV-[0-9A-HJKMNP-TV-Z]{6}$", "example": "PV-7K3QXM"}
+_RIGHTS_TYPES = ["access", "rectification", "erasure", "restriction", "objection", "portability", "human_review"]
+_RIGHTS_STATUSES = ["received", "in_progress", "completed", "rejected"]
+_REFERENCE_PARAMETER = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "description": "The request's short reference (any case; the dash may be left out).",
+    "schema": {"type": "string"},
+}
+_NOT_FOUND = {"404": _error("No request with that reference (`rights_request_not_found`).")}
+SCHEMAS.update(
+    {
+        "RightsRequestCreate": {
+            "type": "object",
+            "description": "case_number is accepted only when this conversation verified that case through "
+            "POST /verifications (within 12 hours); otherwise the request is logged as identity not yet "
+            "confirmed by leaving case_number out. Valid national identity numbers in texts are stored as "
+            "'[national-id]'.",
+            "required": ["type", "channel", "conversation_id"],
+            "properties": {
+                "type": {"type": "string", "enum": _RIGHTS_TYPES},
+                "channel": CHANNEL,
+                "conversation_id": CONVERSATION_ID,
+                "case_number": {**CASE_NUMBER, "nullable": True},
+                "request_text": {"type": "string", "maxLength": 4000, "description": "The debtor's own words."},
+                "rectification_wrong": {"type": "string", "maxLength": 4000, "description": "Rectification only."},
+                "rectification_right": {"type": "string", "maxLength": 4000, "description": "Rectification only."},
+                "idempotency_key": {"type": "string", "maxLength": 100},
+                "transcript": {"type": "array", "maxItems": 500, "items": _ref("TranscriptMessage")},
+            },
+        },
+        "RightsRequest": {
+            "type": "object",
+            "description": "due_at is the end (Europe/Oslo) of due_date, one calendar month after receipt "
+            "(GDPR Art. 12(3)); overdue is true for a received or in-progress request past due_at.",
+            "required": [
+                "id", "type", "received_at", "due_at", "due_date", "status", "overdue", "channel",
+                "conversation_id", "verified", "verification_method", "case_number", "handoff_id", "has_export",
+            ],
+            "properties": {
+                "id": _REFERENCE,
+                "type": {"type": "string", "enum": _RIGHTS_TYPES},
+                "received_at": TIMESTAMP,
+                "due_at": TIMESTAMP,
+                "due_date": DATE,
+                "status": {"type": "string", "enum": _RIGHTS_STATUSES},
+                "overdue": {"type": "boolean"},
+                "channel": CHANNEL,
+                "conversation_id": {**CONVERSATION_ID, "nullable": True},
+                "verified": {"type": "boolean"},
+                "verification_method": {"type": "string", "nullable": True, "enum": ["birth_date", "national_id", "unknown", None]},
+                "case_number": {**CASE_NUMBER, "nullable": True},
+                "handoff_id": {"type": "integer", "nullable": True},
+                "has_export": {"type": "boolean"},
+                "effects": {
+                    "type": "object",
+                    "description": "Creation only: what took effect at once (marketing_objection, handoff_id, export_id).",
+                },
+            },
+        },
+        "RightsRequestDetail": {
+            "allOf": [
+                _ref("RightsRequest"),
+                {
+                    "type": "object",
+                    "properties": {
+                        "request_text": {"type": "string", "nullable": True},
+                        "rectification_wrong": {"type": "string", "nullable": True},
+                        "rectification_right": {"type": "string", "nullable": True},
+                        "exports": {
+                            "type": "array",
+                            "items": {"type": "object", "properties": {"id": {"type": "integer"}, "created_at": TIMESTAMP}},
+                        },
+                    },
+                },
+            ]
+        },
+        "RightsRequestList": {
+            "type": "object",
+            "required": ["rights_requests"],
+            "properties": {"rights_requests": {"type": "array", "items": _ref("RightsRequest")}},
+        },
+    }
+)
+PATHS.update(
+    {
+        "/api/v1/rights-requests": {
+            "get": {
+                "operationId": "listRightsRequests",
+                "summary": "GDPR rights requests, earliest deadline first (at most 500).",
+                "parameters": [
+                    {"name": "status", "in": "query", "required": False, "schema": {"type": "string", "enum": _RIGHTS_STATUSES}},
+                    {"name": "case_number", "in": "query", "required": False, "schema": CASE_NUMBER},
+                    {"name": "overdue", "in": "query", "required": False, "schema": {"type": "string", "enum": ["true", "false"]}},
+                    *AUDIT_HEADERS,
+                ],
+                "responses": {
+                    "200": _json(_ref("RightsRequestList"), "The requests."),
+                    **COMMON_ERRORS,
+                    "422": _error("A filter with an unknown value (`validation_error`)."),
+                },
+            },
+            "post": {
+                "operationId": "createRightsRequest",
+                "summary": "Log a rights request; objection sets the marketing objection at once, human_review "
+                "creates a handoff, access and portability produce a data export (verified requests only).",
+                "parameters": AUDIT_HEADERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("RightsRequestCreate")}}},
+                "responses": {
+                    "201": _json(_ref("RightsRequest"), "Logged."),
+                    "200": _json(_ref("RightsRequest"), "Already logged with this idempotency key."),
+                    **COMMON_ERRORS,
+                    **BODY_ERRORS,
+                },
+            },
+        },
+        "/api/v1/rights-requests/{reference}": {
+            "get": {
+                "operationId": "getRightsRequest",
+                "summary": "One request with the debtor's words and its exports.",
+                "parameters": [_REFERENCE_PARAMETER, *AUDIT_HEADERS],
+                "responses": {"200": _json(_ref("RightsRequestDetail"), "The request."), **COMMON_ERRORS, **_NOT_FOUND},
+            }
+        },
+        "/api/v1/rights-requests/{reference}/export": {
+            "post": {
+                "operationId": "createDataExport",
+                "summary": "Produce the debtor's data export (again) for an access or portability request.",
+                "parameters": [_REFERENCE_PARAMETER, *AUDIT_HEADERS],
+                "responses": {
+                    "201": _json({"type": "object", "properties": {"id": {"type": "integer"}, "created_at": TIMESTAMP}}, "Produced."),
+                    **COMMON_ERRORS,
+                    **_NOT_FOUND,
+                    "409": _error("Not an access or portability request, or identity not confirmed."),
+                },
+            },
+            "get": {
+                "operationId": "getDataExport",
+                "summary": "The latest export: JSON (format=json) or a readable text document (format=document).",
+                "parameters": [
+                    _REFERENCE_PARAMETER,
+                    {"name": "format", "in": "query", "required": False, "schema": {"type": "string", "enum": ["json", "document"], "default": "json"}},
+                    *AUDIT_HEADERS,
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The export.",
+                        "content": {"application/json": {"schema": {"type": "object"}}, "text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **COMMON_ERRORS,
+                    "404": _error("No such request, or no export yet (`export_not_found`)."),
+                    "422": _error("Unknown format (`validation_error`)."),
+                },
+            },
+        },
+    }
+)
+
+
+# --- payments, postponements, disputes, fee reviews (payment_routes.py) ---------------------------
+
+_DEBTOR_WRITE = {
+    "channel": CHANNEL,
+    "conversation_id": CONVERSATION_ID,
+}
+_PROPOSAL = {
+    "monthly_amount": {**MONEY, "description": "NOK as a string (or whole kroner as an integer); more than 0."},
+    "months": {"type": "integer", "minimum": 1, "maximum": 600},
+    "first_due_date": {**DATE, "description": "Not in the past, within a year; moved to a bank day."},
+}
+_CASE_PATH_PARAMETERS = [{"name": "case_number", "in": "path", "required": True, "schema": CASE_NUMBER}, *AUDIT_HEADERS]
+_CASE_CONFLICTS = _error(
+    "The case's state does not allow it (`case_closed`, `case_disputed`, `active_plan_exists`, `nothing_to_pay`)."
+)
+SCHEMAS["ClaimLine"]["properties"].update(
+    {
+        "legal_cap": {**MONEY, "nullable": True, "description": "Fee lines: the legal cap on the day charged."},
+        "over_cap": {"type": "boolean", "description": "Fee lines: above the legal cap (flag for review)."},
+    }
+)
+SCHEMAS["Case"]["properties"].update(
+    {
+        "fees_over_cap": {"type": "boolean", "description": "A fee line is above its legal cap."},
+        "fee_review_requested": {"type": "boolean", "description": "The case was sent for a fee review."},
+    }
+)
+SCHEMAS.update(
+    {
+        "PlanProposal": {"type": "object", "properties": _PROPOSAL},
+        "PlanCreateRequest": {
+            "type": "object",
+            "required": ["channel", "conversation_id", "accepted"],
+            "properties": {
+                **_PROPOSAL,
+                **_DEBTOR_WRITE,
+                "accepted": {"type": "boolean", "enum": [True], "description": "The debtor's explicit acceptance."},
+                "language": {**LANGUAGE, "description": "Language of the SMS confirmation (default: the debtor's)."},
+            },
+        },
+        "PlanQuote": {
+            "type": "object",
+            "properties": {
+                "acceptable": {"type": "boolean"},
+                "problems": {
+                    "type": "array",
+                    "items": {
+                        "type": "string",
+                        "enum": [
+                            "installment_below_minimum",
+                            "too_many_months",
+                            "first_due_too_late",
+                            "covers_balance",
+                        ],
+                    },
+                },
+                "balance": MONEY,
+                "fee": MONEY,
+                "total": {**MONEY, "description": "balance + fee = the sum of the installments."},
+                "monthly_amount": MONEY,
+                "months": {"type": "integer"},
+                "first_due_date": DATE,
+                "installments": {
+                    "type": "array",
+                    "items": {"type": "object", "properties": {"sequence": {"type": "integer"}, "due_date": DATE, "amount": MONEY}},
+                },
+                "estimated_interest": {**MONEY, "description": "Interest expected to accrue while the plan runs."},
+                "interest_rate_percent": {"type": "string", "nullable": True},
+                "interest_provisional": {"type": "boolean"},
+                "alternative": {"type": "object", "nullable": True, "description": "The nearest acceptable PlanQuote."},
+            },
+        },
+        "PlanQuoteResponse": {
+            "type": "object",
+            "properties": {
+                "case_number": CASE_NUMBER,
+                "quote": _ref("PlanQuote"),
+                "policy": {
+                    "type": "object",
+                    "properties": {
+                        "min_installment": MONEY,
+                        "max_months": {"type": "integer"},
+                        "first_due_latest": DATE,
+                        "plan_fee": MONEY,
+                        "max_postponement_days": {"type": "integer"},
+                    },
+                },
+            },
+        },
+        "PlanCreated": {
+            "allOf": [
+                _ref("PaymentPlan"),
+                {
+                    "type": "object",
+                    "properties": {
+                        "case_number": CASE_NUMBER,
+                        "confirmation": {"type": "string", "enum": ["queued", "suppressed", "no_phone", "already_sent"]},
+                    },
+                },
+            ]
+        },
+        "PostponementRequest": {
+            "type": "object",
+            "required": ["new_due_date", "channel", "conversation_id"],
+            "properties": {"new_due_date": DATE, **_DEBTOR_WRITE},
+        },
+        "Postponement": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "case_number": CASE_NUMBER,
+                "new_due_date": DATE,
+                "fee": MONEY,
+                "status": {"type": "string", "enum": ["granted", "cancelled"]},
+                "created_via": CHANNEL,
+                "created_at": TIMESTAMP,
+            },
+        },
+        "DisputeRequest": {
+            "type": "object",
+            "required": ["channel", "conversation_id"],
+            "properties": {"reason": {"type": "string", "maxLength": 2000}, **_DEBTOR_WRITE},
+        },
+        "Dispute": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "case_number": CASE_NUMBER,
+                "status": {"type": "string", "enum": ["open", "upheld", "rejected"]},
+                "reason": {"type": "string"},
+                "created_via": CHANNEL,
+                "received_at": TIMESTAMP,
+                "disputed": {"type": "boolean"},
+                "collection_stopped": {"type": "boolean"},
+            },
+        },
+        "FeeReview": {
+            "type": "object",
+            "properties": {
+                "case_number": CASE_NUMBER,
+                "fee_review_requested": {"type": "boolean"},
+                "requested_at": TIMESTAMP,
+                "fees_over_cap": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    }
+)
+PATHS.update(
+    {
+        "/api/v1/cases/{case_number}/payment-plans/quote": {
+            "post": {
+                "operationId": "quotePaymentPlan",
+                "summary": "Terms for a plan under the creditor's policy; outside it, the problems and the nearest acceptable alternative. Writes nothing but an audit event.",
+                "parameters": _CASE_PATH_PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PlanProposal")}}},
+                "responses": {
+                    "200": _json(_ref("PlanQuoteResponse"), "The quote."),
+                    **COMMON_ERRORS,
+                    **BODY_ERRORS,
+                    "404": _error("No such case (`case_not_found`)."),
+                    "409": _CASE_CONFLICTS,
+                },
+            }
+        },
+        "/api/v1/cases/{case_number}/payment-plans": {
+            "get": {
+                "operationId": "listPaymentPlans",
+                "summary": "The case's payment plans with their installments.",
+                "parameters": _CASE_PATH_PARAMETERS,
+                "responses": {
+                    "200": _json(
+                        {"type": "object", "properties": {"case_number": CASE_NUMBER, "payment_plans": {"type": "array", "items": _ref("PaymentPlan")}}},
+                        "The plans.",
+                    ),
+                    **COMMON_ERRORS,
+                    "404": _error("No such case (`case_not_found`)."),
+                },
+            },
+            "post": {
+                "operationId": "createPaymentPlan",
+                "summary": "Create the quoted plan on the debtor's acceptance, and queue an SMS confirmation to the number on file in the same transaction. Idempotent per conversation, case and terms.",
+                "parameters": _CASE_PATH_PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PlanCreateRequest")}}},
+                "responses": {
+                    "201": _json(_ref("PlanCreated"), "Created."),
+                    "200": _json(_ref("PlanCreated"), "The same request was made before; that plan is returned."),
+                    **COMMON_ERRORS,
+                    **BODY_ERRORS,
+                    "404": _error("No such case (`case_not_found`)."),
+                    "409": _CASE_CONFLICTS,
+                },
+            },
+        },
+        "/api/v1/cases/{case_number}/postponements": {
+            "post": {
+                "operationId": "createPostponement",
+                "summary": "Postpone the payment deadline once per case, up to the policy's number of days; the date is moved to a bank day.",
+                "parameters": _CASE_PATH_PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PostponementRequest")}}},
+                "responses": {
+                    "201": _json(_ref("Postponement"), "Granted."),
+                    "200": _json(_ref("Postponement"), "The same request was granted before."),
+                    **COMMON_ERRORS,
+                    **BODY_ERRORS,
+                    "404": _error("No such case (`case_not_found`)."),
+                    "409": _error(
+                        "Not for the assistant to grant (`postponement_too_long`, `postponement_already_postponed`, "
+                        "with `latest_date` and `max_days`), or the case's state (`case_closed`, `case_disputed`, `active_plan_exists`)."
+                    ),
+                },
+            }
+        },
+        "/api/v1/cases/{case_number}/disputes": {
+            "post": {
+                "operationId": "createDispute",
+                "summary": "Record an objection: the case becomes disputed and collection stops. One open dispute per case.",
+                "parameters": _CASE_PATH_PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DisputeRequest")}}},
+                "responses": {
+                    "201": _json(_ref("Dispute"), "Recorded."),
+                    "200": _json(_ref("Dispute"), "The case already had an open dispute; that one is returned."),
+                    **COMMON_ERRORS,
+                    **BODY_ERRORS,
+                    "404": _error("No such case (`case_not_found`)."),
+                    "409": _error("The case is closed (`case_closed`)."),
+                },
+            }
+        },
+        "/api/v1/cases/{case_number}/fee-reviews": {
+            "post": {
+                "operationId": "createFeeReview",
+                "summary": "Flag a case whose fee is above its legal cap for review by a caseworker.",
+                "parameters": _CASE_PATH_PARAMETERS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object", "properties": _DEBTOR_WRITE}}}},
+                "responses": {
+                    "201": _json(_ref("FeeReview"), "Flagged."),
+                    "200": _json(_ref("FeeReview"), "Already flagged."),
+                    **COMMON_ERRORS,
+                    **BODY_ERRORS,
+                    "404": _error("No such case (`case_not_found`)."),
+                    "409": _error("No fee is above its cap (`no_fee_over_cap`)."),
+                },
+            }
+        },
+    }
+)
+
+
 @lru_cache(maxsize=1)
 def _document() -> dict[str, Any]:
     return {

@@ -15,13 +15,14 @@ from decimal import Decimal
 from typing import Any, Mapping, Optional, Sequence
 
 from bot.config import money
-from bot.case_system import errors
-from bot.case_system.claims import ClaimLine, ClaimStatement, LineType, Payment, claim_statement
+from bot.case_system import errors, fees
+from bot.case_system.claims import FEE_TYPES, ClaimLine, ClaimStatement, LineType, Payment, claim_statement
 from bot.case_system.identifiers import InvalidIdentifier, normalise_digits, validate_national_id
 from bot.case_system.interest import RateTable
 from bot.case_system.models import (
     DEBTOR_CHANNELS,
     Case,
+    CaseStage,
     CaseStatus,
     Channel,
     Handoff,
@@ -303,7 +304,7 @@ def case_statement(case: Case, *, as_of: date, rates: RateTable) -> ClaimStateme
     )
 
 
-def _line_json(line: ClaimLine) -> dict[str, Any]:
+def _line_json(line: ClaimLine, check: Optional[fees.FeeCheck] = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": LineType(line.type).value,
         "amount": money(line.amount),
@@ -314,6 +315,10 @@ def _line_json(line: ClaimLine) -> dict[str, Any]:
     if line.rate_percent is not None:
         body["rate_percent"] = f"{Decimal(line.rate_percent):.2f}"
     body["provisional"] = bool(line.provisional)
+    if line.type in FEE_TYPES:
+        # The legal cap on the day charged; a fee above it is flagged for review, never defended.
+        body["legal_cap"] = None if check is None else money(check.cap)
+        body["over_cap"] = bool(check is not None and check.over_cap)
     return body
 
 
@@ -339,6 +344,11 @@ def payment_plan_json(plan: PaymentPlan) -> dict[str, Any]:
 
 def case_json(case: Case, statement: ClaimStatement, *, as_of: date) -> dict[str, Any]:
     open_plan = next((plan for plan in case.payment_plans if plan.status is PaymentPlanStatus.ACTIVE), None)
+    fee_lines = [line for line in statement.lines if line.type in FEE_TYPES]
+    checks = fees.check_case_fees(
+        fee_lines, principal=case.principal, heavy_allowed=case.stage is CaseStage.LEGAL_COLLECTION
+    )
+    check_of = {id(line): check for line, check in zip(fee_lines, checks)}
     return {
         "case_number": case.case_number,
         "status": case.status.value,
@@ -353,7 +363,7 @@ def case_json(case: Case, statement: ClaimStatement, *, as_of: date) -> dict[str
         },
         "kid": case.kid,
         "as_of": as_of.isoformat(),
-        "lines": [_line_json(line) for line in statement.lines],
+        "lines": [_line_json(line, check_of.get(id(line))) for line in statement.lines],
         "payments": [{"paid_on": p.paid_on.isoformat(), "amount": money(p.amount)} for p in statement.payments],
         "total_claimed": money(statement.total_claimed),
         "total_paid": money(statement.total_paid),
@@ -362,6 +372,8 @@ def case_json(case: Case, statement: ClaimStatement, *, as_of: date) -> dict[str
         "provisional_interest": bool(statement.provisional_interest),
         "disputed": case.disputed,
         "collection_stopped": case.collection_stopped,
+        "fees_over_cap": any(check is not None and check.over_cap for check in checks),
+        "fee_review_requested": case.fee_review_requested_at is not None,
         "debtor": {"first_name": case.debtor.first_name, "language": case.debtor.language.value},
         "open_payment_plan": None if open_plan is None else payment_plan_json(open_plan),
     }

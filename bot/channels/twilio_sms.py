@@ -1,0 +1,213 @@
+"""Twilio Messaging (SMS) as a Rasa input channel.
+
+`POST /webhooks/twilio_sms/webhook` checks Twilio's signature, answers at once with empty TwiML,
+and handles the message in the background: a retried `MessageSid` is dropped, STOP/STOPP/
+AVSLUTT/START change consent (stored by the case system), a picture without text gets a polite
+answer, anything else goes to Rasa under `sms-<keyed hash of the number>` with the number as
+message metadata `sender_phone` (one verification factor, never the only one). The replies of a
+turn are joined into one GSM-7 safe SMS where they fit and put in the case system's outbox, which
+the backoffice delivers in order and never to an opted-out number.
+
+`POST /webhooks/twilio_sms/status` takes Twilio's delivery reports for those messages.
+Logs carry no number and no text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from actions.case_system_client import Caller, CaseSystemClient, CaseSystemRejected, CaseSystemUnavailable
+from bot.case_system.verification import normalise_phone
+from bot.channels.common import ReplyCollector, Reply, choice_payload, form_value, render, tracker_of, twilio_signature_valid
+from bot.channels.conversation_ids import sms_conversation_id
+from bot.channels.gsm7 import to_gsm7
+from bot.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "twilio_sms"
+MAX_SMS_CHARACTERS = 1600
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+REPORTED_STATUSES = {"sent", "delivered", "undelivered", "failed"}
+
+
+def twiml(body: str = EMPTY_TWIML, status: int = 200) -> HTTPResponse:
+    return response.text(body, status=status, content_type="text/xml")
+
+
+def numbered_choices(buttons: list[dict[str, Any]]) -> str:
+    """Buttons as a line an SMS can carry: "1) Ja, takk  2) Nei takk"; the reply is the digit."""
+    return "  ".join(f"{index}) {button.get('title', '')}" for index, button in enumerate(buttons, start=1))
+
+
+def compose_sms(replies: list[Reply]) -> list[str]:
+    """A turn's replies as SMS bodies: one where the turn fits in 1600 characters, otherwise
+    split between paragraphs (and, for a paragraph too long by itself, between words)."""
+    paragraphs = []
+    for reply in replies:
+        if reply.text:
+            paragraphs.append(reply.text.strip())
+        if reply.buttons:
+            paragraphs.append(numbered_choices(reply.buttons))
+    paragraphs = [to_gsm7(paragraph) for paragraph in paragraphs if paragraph]
+    bodies: list[str] = []
+    current = ""
+    for paragraph in paragraphs:
+        for piece in _pieces(paragraph, MAX_SMS_CHARACTERS):
+            joined = f"{current}\n\n{piece}" if current else piece
+            if len(joined) <= MAX_SMS_CHARACTERS:
+                current = joined
+            else:
+                bodies.append(current)
+                current = piece
+    if current:
+        bodies.append(current)
+    return bodies
+
+
+def _pieces(text: str, limit: int) -> list[str]:
+    pieces, current = [], ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while len(word) > limit:
+            pieces.append(word[:limit])
+            word = word[limit:]
+        current = word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+class TwilioSmsInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> InputChannel:
+        return cls(load_settings())
+
+    def __init__(self, settings: Settings, case_system: Optional[CaseSystemClient] = None) -> None:
+        if not settings.conversation_id_key:
+            raise ValueError("the SMS channel needs CONVERSATION_ID_KEY (SMS conversation ids are keyed hashes)")
+        self.settings = settings
+        self.case_system = case_system or CaseSystemClient.from_settings(settings)
+        self._tasks: set[asyncio.Task] = set()
+        self._conversation_locks: dict[str, list] = {}  # sender -> [lock, messages using it]
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        hook = Blueprint("twilio_sms_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not twilio_signature_valid(request, self.settings.twilio_auth_token, self.settings.public_base_url):
+                log.warning("sms webhook: missing or invalid Twilio signature")
+                return response.text("forbidden", status=403)
+            fields = {name: form_value(request, name) for name in ("MessageSid", "From", "Body", "NumMedia", "OptOutType")}
+            if not fields["MessageSid"] or not fields["From"]:
+                return response.text("MessageSid and From are required", status=400)
+            try:
+                fields["From"] = normalise_phone(fields["From"])
+            except ValueError:
+                return response.text("From is not a phone number", status=400)
+            # Twilio waits for this answer; the dialogue may take longer, so it runs after it.
+            self._spawn(self._handle(request.app.ctx.agent, fields, on_new_message))
+            return twiml()
+
+        @hook.route("/status", methods=["POST"])
+        async def delivery_status(request: Request) -> HTTPResponse:
+            if not twilio_signature_valid(request, self.settings.twilio_auth_token, self.settings.public_base_url):
+                return response.text("forbidden", status=403)
+            status = form_value(request, "MessageStatus")
+            if status in REPORTED_STATUSES:
+                try:
+                    await self.case_system.record_sms_status(
+                        provider_id=form_value(request, "MessageSid"),
+                        status=status,
+                        error_code=form_value(request, "ErrorCode") or None,
+                        caller=Caller(conversation_id="sms-delivery", channel="sms", purpose="sms_delivery_status"),
+                    )
+                except CaseSystemRejected as rejected:
+                    log.info("sms status callback not recorded: %s", rejected.code)
+                except CaseSystemUnavailable:
+                    return response.text("try again", status=503)  # Twilio does not retry, but says so
+            return twiml()
+
+        return hook
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, agent, fields: dict[str, str], on_new_message) -> None:
+        phone = fields["From"]
+        sender_id = sms_conversation_id(self.settings.conversation_id_key, phone)
+        caller = Caller(conversation_id=sender_id, channel="sms", purpose="sms_conversation")
+        # One message at a time per conversation, so replies are enqueued in the order asked.
+        # The lock is dropped when no message of the conversation is waiting for it any more.
+        entry = self._conversation_locks.setdefault(sender_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                await self._handle_in_order(agent, fields, phone, sender_id, caller, on_new_message)
+        except (CaseSystemUnavailable, CaseSystemRejected) as error:
+            log.warning("sms message not handled: case system %s", type(error).__name__)
+        except Exception:
+            log.exception("sms message not handled")
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._conversation_locks.pop(sender_id, None)
+
+    async def _handle_in_order(self, agent, fields, phone, sender_id, caller, on_new_message) -> None:
+        inbound = await self.case_system.record_inbound_sms(
+            message_sid=fields["MessageSid"],
+            from_phone=phone,
+            body=fields["Body"],
+            opt_out_type=fields["OptOutType"] or None,
+            caller=caller,
+        )
+        if inbound["duplicate"]:
+            log.info("sms webhook retry ignored")
+            return
+        if inbound["consent"] or inbound["opted_out"]:
+            # Twilio confirms STOP and START itself; an opted-out number is sent nothing.
+            log.info("sms consent: %s", inbound["consent"] or "opted out")
+            return
+        text = fields["Body"]
+        if not text:
+            tracker = await tracker_of(agent, sender_id)
+            bodies = [to_gsm7(await render(agent, tracker, "utter_sms_no_text", CHANNEL))]
+        else:
+            payload = choice_payload(await tracker_of(agent, sender_id), text)
+            collector = ReplyCollector(CHANNEL)
+            await on_new_message(
+                UserMessage(
+                    payload or text,
+                    collector,
+                    sender_id,
+                    input_channel=CHANNEL,
+                    message_id=fields["MessageSid"],
+                    metadata={"sender_phone": phone},
+                )
+            )
+            bodies = compose_sms(collector.replies)
+        for body in bodies:
+            await self.case_system.enqueue_sms(to_phone=phone, body=body, purpose="conversation_reply", caller=caller)

@@ -1,0 +1,173 @@
+"""SMS end to end: Twilio's signed webhook -> our SMS channel -> Rasa -> actions -> case system
+outbox -> delivery through the real twilio client to a local fake of Twilio's API."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from actions.formatting import money
+from bot.channels.conversation_ids import sms_conversation_id
+from bot.channels.gsm7 import is_gsm7
+from tests.e2e.twilio_stack import ACCOUNT_SID, FROM_NUMBER, parse_twiml, start_twilio_stack
+from tests.fakes.twilio_api import signed_post_args
+
+pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="module")]
+
+KARI_PHONE = "+4791234567"
+OLA_PHONE = "+4798765432"
+
+
+@pytest.fixture(scope="module")
+async def twilio(tmp_path_factory):
+    async for running in start_twilio_stack(tmp_path_factory.mktemp("sms-stack")):
+        yield running
+
+
+def sms_fields(sender: str, body: str, **extra: str) -> dict[str, str]:
+    """The form Twilio posts for an inbound SMS."""
+    return {
+        "ToCountry": "NO", "ToState": "", "SmsMessageSid": (sid := "SM" + secrets.token_hex(16)),
+        "NumMedia": "0", "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received",
+        "FromCity": "", "Body": body, "FromCountry": "NO", "To": FROM_NUMBER, "ToZip": "", "NumSegments": "1",
+        "MessageSid": sid, "AccountSid": ACCOUNT_SID, "From": sender, "ApiVersion": "2010-04-01", **extra,
+    }
+
+
+async def text(twilio, sender: str, body: str, **extra: str) -> dict[str, str]:
+    fields = sms_fields(sender, body, **extra)
+    status, answer = await twilio.post_signed("/webhooks/twilio_sms/webhook", fields)
+    assert status == 200
+    assert len(parse_twiml(answer)) == 0  # empty TwiML: the replies go through the REST API
+    return fields
+
+
+def to(twilio, phone: str) -> list[str]:
+    return [message.body for message in twilio.fake.messages if message.to == phone]
+
+
+async def replies_to(twilio, phone: str, count: int) -> list[str]:
+    while len(to(twilio, phone)) < count:
+        await twilio.fake.wait_for(len(twilio.fake.messages) + 1)
+    return to(twilio, phone)
+
+
+async def test_kari_is_verified_by_sms_and_gets_her_balance_in_one_gsm7_message_per_turn(twilio):
+    phone = KARI_PHONE
+    await text(twilio, phone, "hei")
+    first = await replies_to(twilio, phone, 1)
+    assert "digital assistent" in first[0]
+    await text(twilio, phone, "hva skylder jeg?")
+    await replies_to(twilio, phone, 2)
+    await text(twilio, phone, "100001")
+    await replies_to(twilio, phone, 3)
+    await text(twilio, phone, "14.03.1985")
+    replies = await replies_to(twilio, phone, 4)
+    status, case = await twilio.case_api("GET", "/cases/100001")
+    assert status == 200
+
+    assert len(replies) == 4  # one SMS per turn
+    expected = money(case["balance"], "nb").replace("\u00a0", " ").replace("\u202f", " ")
+    assert expected in replies[3]
+    assert all(is_gsm7(reply) and len(reply) <= 1600 for reply in replies)
+    sent = [message for message in twilio.fake.messages if message.to == phone]
+    assert {message.from_ for message in sent} == {FROM_NUMBER}
+    assert all(message.status_callback.endswith("/webhooks/twilio_sms/status") for message in sent)
+    # The conversation id is a keyed hash: the number is not in it.
+    conversation_id = sms_conversation_id(twilio.settings.conversation_id_key, phone)
+    events = await twilio.tracker_events(conversation_id)
+    assert [e["text"] for e in events if e["event"] == "user"][-1] == "14.03.1985"
+    assert phone not in conversation_id
+
+
+async def test_the_right_case_and_birth_date_from_another_number_are_not_enough(twilio):
+    await text(twilio, OLA_PHONE, "hva skylder jeg?")
+    await replies_to(twilio, OLA_PHONE, 1)  # the notice and the question for the case number, one SMS
+    await text(twilio, OLA_PHONE, "100001")
+    await replies_to(twilio, OLA_PHONE, 2)
+    await text(twilio, OLA_PHONE, "14.03.1985")
+    replies = await replies_to(twilio, OLA_PHONE, 3)
+    assert "Jeg klarte ikke å bekrefte opplysningene" in replies[-1]
+    assert "Nordlys" not in replies[-1]
+
+
+async def test_a_forged_or_missing_signature_is_refused_and_nothing_reaches_the_dialogue(twilio):
+    phone = "+4741000001"
+    fields = sms_fields(phone, "hei")
+    forged = await twilio.post_signed("/webhooks/twilio_sms/webhook", fields, signature="bm90IGEgc2lnbmF0dXJl")
+    missing = await twilio.post_signed("/webhooks/twilio_sms/webhook", fields, signature=None)
+    # A genuine signature on altered fields: the body was changed on the way.
+    genuine = signed_post_args(
+        twilio.settings.public_base_url + "/webhooks/twilio_sms/webhook", fields, twilio.settings.twilio_auth_token
+    )["headers"]["X-Twilio-Signature"]
+    forged_body = await twilio.post_signed(
+        "/webhooks/twilio_sms/webhook", dict(fields, Body="hei igjen"), signature=genuine
+    )
+    status, _ = await twilio.post_signed("/webhooks/twilio_sms/webhook", fields)
+    assert status == 200
+
+    assert forged[0] == 403 and missing[0] == 403 and forged_body[0] == 403
+    await replies_to(twilio, phone, 1)  # the one signed message is answered
+    events = await twilio.tracker_events(sms_conversation_id(twilio.settings.conversation_id_key, phone))
+    assert [e["text"] for e in events if e["event"] == "user"] == ["hei"]
+
+
+async def test_a_retried_webhook_is_processed_once(twilio):
+    phone = "+4741000002"
+    fields = await text(twilio, phone, "hei")
+    status, _ = await twilio.post_signed("/webhooks/twilio_sms/webhook", fields)  # Twilio retries
+    assert status == 200
+    await text(twilio, phone, "takk")
+    replies = await replies_to(twilio, phone, 2)
+    events = await twilio.tracker_events(sms_conversation_id(twilio.settings.conversation_id_key, phone))
+    assert [e["text"] for e in events if e["event"] == "user"] == ["hei", "takk"]
+    assert len(replies) == 2
+
+
+async def test_a_picture_without_text_gets_a_polite_answer(twilio):
+    phone = "+4741000003"
+    await text(twilio, phone, "", NumMedia="1", MediaContentType0="image/jpeg",
+               MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME")
+    replies = await replies_to(twilio, phone, 1)
+    assert "bare lese tekst" in replies[0]
+    assert is_gsm7(replies[0])
+
+
+async def test_stop_opts_out_and_nothing_is_sent_until_start(twilio):
+    phone = "+4741000004"
+    await twilio.until_recorded((await text(twilio, phone, "STOPP"))["MessageSid"])
+    await twilio.until_recorded((await text(twilio, phone, "hei"))["MessageSid"])  # opted out: not answered
+    status, queued = await twilio.case_api(
+        "POST", "/sms/outbox", json={"to_phone": phone, "body": "Påminnelse", "purpose": "reminder"}
+    )
+    assert status == 201 and queued["status"] == "suppressed"
+    await twilio.until_recorded((await text(twilio, phone, "START"))["MessageSid"])
+    await text(twilio, phone, "hei")
+    replies = await replies_to(twilio, phone, 1)
+    # Messages to one number are handled and delivered in order: had anything been sent while
+    # the number was opted out, it would have arrived before this reply.
+    assert len(replies) == 1 and "digital assistent" in replies[0]
+
+
+async def test_twilios_opt_out_type_is_honoured(twilio):
+    phone = "+4741000005"
+    await twilio.until_recorded((await text(twilio, phone, "Nei takk, ikke mer", OptOutType="STOP"))["MessageSid"])
+    status, queued = await twilio.case_api(
+        "POST", "/sms/outbox", json={"to_phone": phone, "body": "Hei", "purpose": "reminder"}
+    )
+    assert status == 201 and queued["status"] == "suppressed"
+
+
+async def test_a_failed_delivery_report_is_recorded(twilio):
+    phone = "+4741000006"
+    await text(twilio, phone, "hei")
+    await replies_to(twilio, phone, 1)
+    sid = next(message.sid for message in twilio.fake.messages if message.to == phone)
+    report = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003", "AccountSid": ACCOUNT_SID,
+              "From": FROM_NUMBER, "To": phone, "ApiVersion": "2010-04-01", "SmsSid": sid, "SmsStatus": "undelivered"}
+    assert (await twilio.post_signed("/webhooks/twilio_sms/status", report, signature="Zm9yZ2Vk"))[0] == 403
+    status, _ = await twilio.post_signed("/webhooks/twilio_sms/status", report)
+    assert status == 200
+    rows = twilio.database_rows(f"SELECT status, error_code FROM outbound_messages WHERE provider_id = '{sid}'")
+    assert rows == [("failed", "30003")]

@@ -1,0 +1,135 @@
+"""Voice end to end: Twilio's signed webhooks -> our voice channel -> Rasa -> actions -> TwiML,
+asserted with an XML parser. Caller ID is never a verification factor."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from actions.formatting import money
+from tests.e2e.twilio_stack import ACCOUNT_SID, FROM_NUMBER, TRANSFER_TO, parse_twiml, start_twilio_stack
+
+pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="module")]
+
+
+
+@pytest.fixture(scope="module")
+async def twilio(tmp_path_factory):
+    async for running in start_twilio_stack(tmp_path_factory.mktemp("voice-stack")):
+        yield running
+
+
+def call_fields(call_sid: str, **extra: str) -> dict[str, str]:
+    """The form Twilio posts to a voice webhook."""
+    return {
+        "Called": FROM_NUMBER, "ToState": "", "CallerCountry": "NO", "Direction": "inbound", "CallerState": "",
+        "ToZip": "", "CallSid": call_sid, "To": FROM_NUMBER, "CallerZip": "", "ToCountry": "NO",
+        "CallToken": "", "CalledZip": "", "ApiVersion": "2010-04-01", "CalledCity": "", "CallStatus": "in-progress",
+        "From": "+4791234567", "AccountSid": ACCOUNT_SID, "CalledCountry": "NO", "CallerCity": "",
+        "Caller": "+4791234567", "FromCountry": "NO", "ToCity": "", "FromCity": "", "CalledState": "",
+        "FromZip": "", "FromState": "", **extra,
+    }
+
+
+def new_call_sid() -> str:
+    import secrets
+
+    return "CA" + secrets.token_hex(16)
+
+
+def spoken(root) -> str:
+    return " ".join(say.text or "" for say in root.iter("Say"))
+
+
+async def turn(twilio, path: str, call_sid: str, **extra: str):
+    started = time.perf_counter()
+    status, body = await twilio.post_signed(path, call_fields(call_sid, **extra))
+    elapsed = time.perf_counter() - started
+    assert status == 200
+    assert elapsed < 15  # Twilio's webhook timeout
+    return parse_twiml(body)
+
+
+async def test_a_call_is_greeted_in_norwegian_with_the_notice_and_a_gather(twilio):
+    root = await turn(twilio, "/webhooks/twilio_voice/webhook", new_call_sid())
+    gather = root.find("Gather")
+    assert gather is not None
+    assert gather.get("input") == "speech dtmf"
+    assert gather.get("language") == "nb-NO"
+    assert gather.get("action") == "/webhooks/twilio_voice/gather"
+    assert "saksnummer" in gather.get("hints")
+    assert gather.get("speechModel") == twilio.settings.voice_speech_model
+    assert all(say.get("voice") == "Polly.Ida-Neural" for say in gather.iter("Say"))  # the default
+    assert "digital assistent" in spoken(gather)
+    assert root.find("Redirect").text == "/webhooks/twilio_voice/silence?count=1"
+
+
+async def test_forged_or_missing_signatures_are_refused_and_reach_nothing(twilio):
+    call_sid = new_call_sid()
+    for path in ("/webhooks/twilio_voice/webhook", "/webhooks/twilio_voice/gather", "/webhooks/twilio_voice/status"):
+        fields = call_fields(call_sid, SpeechResult="hva skylder jeg")
+        assert (await twilio.post_signed(path, fields, signature="Zm9yZ2Vk"))[0] == 403
+        assert (await twilio.post_signed(path, fields, signature=None))[0] == 403
+    events = await twilio.tracker_events(f"voice-{call_sid}")
+    # (Reading the tracker through Rasa's API starts a session, so the notice may be there.)
+    assert [event for event in events if event["event"] == "user"] == []
+
+
+async def test_speech_and_keypad_both_reach_the_dialogue_and_verify_kari(twilio):
+    call_sid = new_call_sid()
+    await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Hva skylder jeg?", Confidence="0.9")
+    assert "tast saksnummeret" in spoken(asked)  # keypad wording on the phone
+    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, Digits="100001", FinishedOnKey="#")
+    assert "tast den med åtte sifre" in spoken(asked)
+    answer = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, Digits="14031985", FinishedOnKey="#")
+    status, case = await twilio.case_api("GET", "/cases/100001")
+    assert status == 200
+    assert money(case["balance"], "nb") in spoken(answer)
+    events = await twilio.tracker_events(f"voice-{call_sid}")
+    user_texts = [event["text"] for event in events if event["event"] == "user"]
+    assert user_texts[-3:] == ["Hva skylder jeg?", "100001", "14031985"]
+    # Caller ID is not passed to the dialogue: no message carries the number.
+    assert all("sender_phone" not in (event.get("metadata") or {}) for event in events if event["event"] == "user")
+
+
+async def test_silence_is_reprompted_twice_then_a_caseworker_is_offered_and_the_call_is_transferred(twilio):
+    call_sid = new_call_sid()
+    await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    first = await turn(twilio, "/webhooks/twilio_voice/silence?count=1", call_sid)
+    assert "hørte ikke noe" in spoken(first)
+    assert first.find("Redirect").text == "/webhooks/twilio_voice/silence?count=2"
+    second = await turn(twilio, "/webhooks/twilio_voice/silence?count=2", call_sid)
+    assert "hørte ikke noe" in spoken(second)
+    offer = await turn(twilio, "/webhooks/twilio_voice/silence?count=3", call_sid)
+    assert "saksbehandler" in spoken(offer) and "Tast 1 for" in spoken(offer)
+    assert offer.find("Gather") is not None
+
+    transfer = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, Digits="1")
+    dial = transfer.find("Dial")
+    assert dial is not None and dial.text == TRANSFER_TO
+    status, handoffs = await twilio.case_api("GET", "/handoffs")
+    mine = [h for h in handoffs["handoffs"] if h["conversation_id"] == f"voice-{call_sid}"]
+    assert len(mine) == 1 and mine[0]["channel"] == "voice" and mine[0]["transcript"]
+
+
+async def test_the_end_of_the_call_closes_the_conversation(twilio):
+    call_sid = new_call_sid()
+    await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    before = await twilio.tracker_events(f"voice-{call_sid}")
+    assert "restart" not in [event["event"] for event in before]
+    status, _ = await twilio.post_signed("/webhooks/twilio_voice/status", call_fields(call_sid, CallStatus="completed"))
+    assert status == 204
+    events = await twilio.tracker_events(f"voice-{call_sid}")
+    assert [event["event"] for event in events][-2:] == ["restart", "action"]
+
+
+async def test_an_english_caller_is_listened_to_and_answered_in_english(twilio):
+    call_sid = new_call_sid()
+    await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    answer = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Can we speak English, please?")
+    gather = answer.find("Gather")
+    assert gather.get("language") == "en-US"
+    assert all(say.get("voice") == twilio.settings.voice_name_en for say in gather.iter("Say"))
+    assert "English" in spoken(answer)

@@ -1,0 +1,121 @@
+"""The web chat page in a real headless Chromium (Debian's package, driven by Playwright):
+Kari Nordmann is verified and told her balance, with a page reload in the middle; the page passes
+an axe-core accessibility check; a screenshot is saved."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from actions.formatting import money
+from bot.config import REPO_ROOT
+
+pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# The machine's network is closed: nothing in the browser may try to reach the internet.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser_page(tmp_path):
+    if not CHROMIUM.exists():
+        message = "Debian's chromium is not installed (scripts/setup.sh installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    async with async_playwright() as playwright:
+        context = await playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),  # a fresh user-data-dir
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 390, "height": 844},  # a phone
+            bypass_csp=True,  # lets the test inject axe-core; the page itself allows only 'self'
+        )
+        try:
+            yield context.pages[0] if context.pages else await context.new_page()
+        finally:
+            await context.close()
+
+
+async def say(page, text: str) -> None:
+    await page.get_by_label("Skriv meldingen din").fill(text)
+    await page.keyboard.press("Enter")
+
+
+async def test_kari_holds_a_verified_conversation_across_a_reload(browser_page, running_stack, stack_settings, tmp_path):
+    page = browser_page
+    bot = page.locator("#log .message-bot")
+    await page.goto(f"http://{stack_settings.host}:{stack_settings.backoffice_port}/")
+    await expect(page.locator("html")).to_have_attribute("lang", "nb")
+    await expect(bot.first).to_contain_text("digital assistent")  # before anything is typed
+    await expect(page.get_by_role("link", name="personvernerklæring")).to_have_attribute(
+        "href", stack_settings.privacy_notice_url
+    )
+    session_id = await page.evaluate("sessionStorage.getItem('debtbot.session')")
+    assert session_id.startswith("web-") and len(session_id) == 36
+
+    await say(page, "hva skylder jeg?")
+    await expect(bot.last).to_contain_text("saksnummeret")
+    await say(page, "100001")
+    await expect(bot.last).to_contain_text("fødselsdatoen")
+
+    await page.reload()
+    await expect(page.locator("#log .message-user")).to_have_count(2)  # the conversation is back
+    await expect(bot.first).to_contain_text("digital assistent")
+    await expect(bot.last).to_contain_text("fødselsdatoen")
+    assert await page.evaluate("sessionStorage.getItem('debtbot.session')") == session_id
+
+    await say(page, "14.03.1985")
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {stack_settings.case_api_key}"}
+        async with http.get(f"{stack_settings.case_api_url}/cases/100001", headers=headers) as response:
+            case = await response.json()
+    await expect(page.locator("#log")).to_contain_text(f"Du skylder nå {money(case['balance'], 'nb')}")
+
+    screenshot = tmp_path / "web-chat-kari.png"
+    await page.screenshot(path=str(screenshot), full_page=True)
+    keep = REPO_ROOT / "var" / "screenshots"
+    keep.mkdir(parents=True, exist_ok=True)
+    shutil.copy(screenshot, keep / screenshot.name)
+    assert screenshot.stat().st_size > 10_000
+
+    await page.add_script_tag(path=str(AXE))
+    results = await page.evaluate(
+        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})"
+    )
+    serious = [(v["id"], v["impact"]) for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == []
+    assert results["passes"]  # the check ran
+
+
+async def test_the_page_switches_to_english(browser_page, running_stack, stack_settings):
+    page = browser_page
+    await page.goto(f"http://{stack_settings.host}:{stack_settings.backoffice_port}/")
+    await expect(page.locator("#log .message-bot").first).to_contain_text("digital assistent")
+    await page.get_by_role("button", name="English").click()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Questions about your case?")
+    await expect(page.locator("#log .message-bot").last).to_contain_text("English")
+
+
+async def test_the_page_shows_when_a_caseworker_has_the_conversation(browser_page, running_stack, stack_settings):
+    page = browser_page
+    await page.goto(f"http://{stack_settings.host}:{stack_settings.backoffice_port}/")
+    await expect(page.locator("#log .message-bot").first).to_contain_text("digital assistent")
+    await expect(page.locator("#status")).to_have_text("")
+    await say(page, "jeg vil snakke med et menneske")
+    await expect(page.locator("#status")).to_contain_text("Samtalen er sendt til en saksbehandler")
+    await page.reload()  # the state is part of the conversation, not of the page
+    await expect(page.locator("#status")).to_contain_text("Samtalen er sendt til en saksbehandler")

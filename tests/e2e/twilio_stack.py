@@ -1,0 +1,131 @@
+"""A stack with Twilio configured: signed webhooks, and SMS delivered to a local fake of
+Twilio's API (tests/fakes/twilio_api.py) through the real twilio client."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Optional
+from xml.etree import ElementTree
+
+import aiohttp
+import sqlalchemy as sa
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+from bot.provisioning import prepare_case_system, train_model
+from bot.runner import Stack
+from tests.e2e.conftest import free_port
+from tests.fakes.twilio_api import FakeTwilioApi, signed_post_args
+
+ACCOUNT_SID = "AC" + "1" * 32
+FROM_NUMBER = "+4759440000"
+TRANSFER_TO = "+4722000000"
+
+
+def twilio_settings(root: Path, fake_port: int) -> Settings:
+    import os
+
+    return load_settings(
+        env={
+            "DATABASE_URL": f"sqlite:///{root / 'cases.db'}",
+            "TRACKER_STORE_URL": f"sqlite:///{root / 'tracker.db'}",
+            "REDIS_URL": "",
+            "CASE_API_KEY": secrets.token_urlsafe(16),
+            "RASA_API_TOKEN": secrets.token_urlsafe(16),
+            "CONVERSATION_ID_KEY": secrets.token_urlsafe(16),
+            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(16),
+            "BACKOFFICE_PORT": str(free_port()),
+            "RASA_PORT": str(free_port()),
+            "ACTION_SERVER_PORT": str(free_port()),
+            "DEMO_MODE": "true",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
+            "TWILIO_FROM_NUMBER": FROM_NUMBER,
+            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{fake_port}",
+            "SMS_DELIVERY_POLL_SECONDS": "1",
+            "VOICE_TRANSFER_TO": TRANSFER_TO,
+            # Twilio signs the public address; here it is a made-up https one, as in production.
+            "PUBLIC_BASE_URL": "https://assistant.example.test",
+            **({"MODELS_DIR": os.environ["MODELS_DIR"]} if os.environ.get("MODELS_DIR") else {}),
+        },
+        env_file=root / "no.env",
+    )
+
+
+class TwilioStack:
+    def __init__(self, settings: Settings, fake: FakeTwilioApi) -> None:
+        self.settings = settings
+        self.fake = fake
+        self.http: Optional[aiohttp.ClientSession] = None
+
+    def local_url(self, path: str) -> str:
+        return f"http://{self.settings.host}:{self.settings.rasa_port}{path}"
+
+    async def post_signed(self, path: str, params: dict[str, str], *, signature: Optional[str] = "valid"):
+        """POST form fields to a webhook as Twilio does, signed for PUBLIC_BASE_URL + path."""
+        args = signed_post_args(self.settings.public_base_url + path, params, self.settings.twilio_auth_token)
+        if signature is None:
+            args["headers"] = {}
+        elif signature != "valid":
+            args["headers"] = {"X-Twilio-Signature": signature}
+        async with self.http.post(self.local_url(path), **args) as response:
+            return response.status, await response.text()
+
+    async def tracker_events(self, conversation_id: str) -> list[dict]:
+        url = self.local_url(f"/conversations/{conversation_id}/tracker")
+        params = {"token": self.settings.rasa_api_token, "include_events": "ALL"}
+        async with self.http.get(url, params=params) as response:
+            assert response.status == 200
+            return (await response.json())["events"]
+
+    async def case_api(self, method: str, path: str, **kwargs):
+        headers = {"Authorization": f"Bearer {self.settings.case_api_key}"}
+        async with self.http.request(method, f"{self.settings.case_api_url}{path}", headers=headers, **kwargs) as r:
+            return r.status, await r.json()
+
+    async def until_recorded(self, message_sid: str, timeout: float = 30.0) -> None:
+        """Until the case system has recorded an inbound SMS (the webhook answers before that).
+        Polls the database a bounded number of times: the work runs in another process."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.database_rows(f"SELECT 1 FROM inbound_sms WHERE message_sid = '{message_sid}'"):
+            assert asyncio.get_running_loop().time() < deadline, "the inbound SMS was never recorded"
+            await asyncio.sleep(0.05)
+
+    def database_rows(self, query: str) -> list:
+        engine = sa.create_engine(self.settings.database_url, future=True)
+        try:
+            with engine.connect() as connection:
+                return list(connection.execute(sa.text(query)))
+        finally:
+            engine.dispose()
+
+
+async def start_twilio_stack(root: Path):
+    """Yields a running TwilioStack; stops everything afterwards."""
+    fake_port = free_port()
+    settings = twilio_settings(root, fake_port)
+    fake = FakeTwilioApi(ACCOUNT_SID, settings.twilio_auth_token)
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", fake_port).start()
+    train_model(settings)
+    await prepare_case_system(settings)
+    stack = Stack(settings, quiet=True)
+    await stack.start()
+    twilio_stack = TwilioStack(settings, fake)
+    try:
+        await stack.wait_healthy(timeout_seconds=180)
+        async with aiohttp.ClientSession() as http:
+            twilio_stack.http = http
+            yield twilio_stack
+    finally:
+        await stack.stop()
+        await runner.cleanup()
+
+
+def parse_twiml(text: str) -> ElementTree.Element:
+    root = ElementTree.fromstring(text)
+    assert root.tag == "Response"
+    return root
