@@ -1,20 +1,24 @@
-"""The dialogue server process: Rasa's own `rasa run`, with one fix on its hot path.
+"""The dialogue server process: Rasa's own `rasa run`, with two fixes on its hot path.
 
-Rasa 3.6 checks every action server response with `jsonschema.validate`, which first validates
-the (constant) schema itself against the JSON Schema meta-schema: about 65 ms per custom action
-on this machine, more than the rest of a turn together. The fix compiles the validator once and
-keeps the check, its errors and its message exactly as they were.
+- Rasa 3.6 checks every action server response with `jsonschema.validate`, which first validates
+  the (constant) schema itself against the JSON Schema meta-schema: about 65 ms per custom action
+  on this machine, more than the rest of a turn together. The validator is now compiled once;
+  the check, its errors and its message are as they were.
+- Every event read from or written to the tracker store looks its class up by walking all
+  subclasses of `Event` (dozens of events per turn). The lookup is now remembered per type name;
+  the classes cannot change once imported.
 """
 
 from __future__ import annotations
 
 import sys
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, Optional, Text, Type
 
 import jsonschema
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +40,22 @@ def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
     return True
 
 
+_event_classes: Dict[Text, Type[Event]] = {}
+_resolve_event_class = Event.resolve_by_type
+
+
+def resolve_event_class(type_name: Text, default: Optional[Type[Event]] = None) -> Optional[Type[Event]]:
+    if type_name not in _event_classes:
+        found = _resolve_event_class(type_name, default)
+        if found is None or found is default:
+            return found  # unknown names keep Rasa's behaviour, uncached
+        _event_classes[type_name] = found
+    return _event_classes[type_name]
+
+
 def install() -> None:
     RemoteAction._validate_action_result = validate_action_result
+    Event.resolve_by_type = staticmethod(resolve_event_class)
 
 
 def main() -> None:

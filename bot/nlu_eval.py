@@ -81,7 +81,19 @@ def print_section(title: str, results: dict[str, Any]) -> None:
         print(f"  {gold} -> {predicted}: {n}")
 
 
+def quiet_rasa() -> None:
+    """Rasa's own logging in this process: warnings only (its debug lines print every sentence)."""
+    import logging
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+
 def main(args: argparse.Namespace) -> int:
+    quiet_rasa()
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {
         "cross_validation": asyncio.run(cross_validation(args.folds, RESULTS / "cross_validation")),

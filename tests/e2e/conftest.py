@@ -20,9 +20,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def stack_settings(tmp_path_factory) -> Settings:
-    root: Path = tmp_path_factory.mktemp("stack")
+def isolated_settings(root: Path, **overrides: str) -> Settings:
+    """Settings for a stack of its own: stores under `root`, free ports, fresh secrets, demo data.
+    `overrides` are further environment variables (for example DATABASE_URL for PostgreSQL)."""
     return load_settings(
         env={
             "DATABASE_URL": f"sqlite:///{root / 'cases.db'}",
@@ -38,9 +38,15 @@ def stack_settings(tmp_path_factory) -> Settings:
             "DEMO_MODE": "true",
             # Parallel work can train into its own directory instead of the shared models/.
             **({"MODELS_DIR": os.environ["MODELS_DIR"]} if os.environ.get("MODELS_DIR") else {}),
+            **overrides,
         },
         env_file=root / "no.env",
     )
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory) -> Settings:
+    return isolated_settings(tmp_path_factory.mktemp("stack"))
 
 
 @pytest.fixture(scope="session")

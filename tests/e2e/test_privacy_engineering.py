@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -26,11 +25,11 @@ import requests
 import sqlalchemy as sa
 
 from bot.case_system.demo_data import DEBTORS
-from bot.config import Settings, load_settings, to_sync_url
+from bot.config import Settings, to_sync_url
 from bot.provisioning import prepare_case_system, train_model
 from bot.redaction import PLACEHOLDER
 from bot.runner import Stack
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import isolated_settings
 
 pytestmark = [pytest.mark.stack]
 
@@ -114,24 +113,7 @@ def outcome(request, tmp_path_factory) -> Iterator[Outcome]:
         case_url = create_postgres_database("debtbot_privacy_cases")
         tracker_url = create_postgres_database("debtbot_privacy_tracker")
         databases = [case_url, tracker_url]
-    settings = load_settings(
-        env={
-            "DATABASE_URL": case_url,
-            "TRACKER_STORE_URL": tracker_url,
-            "REDIS_URL": "",
-            "CASE_API_KEY": secrets.token_urlsafe(16),
-            "RASA_API_TOKEN": secrets.token_urlsafe(16),
-            "CONVERSATION_ID_KEY": secrets.token_urlsafe(16),
-            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(16),
-            "BACKOFFICE_PORT": str(free_port()),
-            "RASA_PORT": str(free_port()),
-            "ACTION_SERVER_PORT": str(free_port()),
-            "DEMO_MODE": "true",
-            "LOG_LEVEL": "INFO",
-            **({"MODELS_DIR": os.environ["MODELS_DIR"]} if os.environ.get("MODELS_DIR") else {}),
-        },
-        env_file=root / "no.env",
-    )
+    settings = isolated_settings(root, DATABASE_URL=case_url, TRACKER_STORE_URL=tracker_url, LOG_LEVEL="INFO")
     train_model(settings)
     loop = asyncio.new_event_loop()
     log_dir = root / "logs"

@@ -13,10 +13,10 @@ import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.provisioning import prepare_case_system, train_model
 from bot.runner import Stack
-from tests.e2e.conftest import free_port
+from tests.e2e.conftest import free_port, isolated_settings
 from tests.fakes.twilio_api import FakeTwilioApi, signed_post_args
 
 ACCOUNT_SID = "AC" + "1" * 32
@@ -25,32 +25,16 @@ TRANSFER_TO = "+4722000000"
 
 
 def twilio_settings(root: Path, fake_port: int) -> Settings:
-    import os
-
-    return load_settings(
-        env={
-            "DATABASE_URL": f"sqlite:///{root / 'cases.db'}",
-            "TRACKER_STORE_URL": f"sqlite:///{root / 'tracker.db'}",
-            "REDIS_URL": "",
-            "CASE_API_KEY": secrets.token_urlsafe(16),
-            "RASA_API_TOKEN": secrets.token_urlsafe(16),
-            "CONVERSATION_ID_KEY": secrets.token_urlsafe(16),
-            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(16),
-            "BACKOFFICE_PORT": str(free_port()),
-            "RASA_PORT": str(free_port()),
-            "ACTION_SERVER_PORT": str(free_port()),
-            "DEMO_MODE": "true",
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
-            "TWILIO_FROM_NUMBER": FROM_NUMBER,
-            "TWILIO_API_BASE_URL": f"http://127.0.0.1:{fake_port}",
-            "SMS_DELIVERY_POLL_SECONDS": "1",
-            "VOICE_TRANSFER_TO": TRANSFER_TO,
-            # Twilio signs the public address; here it is a made-up https one, as in production.
-            "PUBLIC_BASE_URL": "https://assistant.example.test",
-            **({"MODELS_DIR": os.environ["MODELS_DIR"]} if os.environ.get("MODELS_DIR") else {}),
-        },
-        env_file=root / "no.env",
+    return isolated_settings(
+        root,
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=secrets.token_hex(16),
+        TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_port}",
+        SMS_DELIVERY_POLL_SECONDS="1",
+        VOICE_TRANSFER_TO=TRANSFER_TO,
+        # Twilio signs the public address; here it is a made-up https one, as in production.
+        PUBLIC_BASE_URL="https://assistant.example.test",
     )
 
 

@@ -1,0 +1,42 @@
+"""The dialogue server's hot-path fixes keep Rasa's behaviour exactly."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import Event
+from rasa.shared.utils.common import all_subclasses
+
+from bot.dialogue_server import resolve_event_class, validate_action_result
+
+VALID = {"events": [{"event": "slot", "name": "verified", "value": True}], "responses": [{"text": "hei"}]}
+
+
+def test_a_valid_action_response_passes() -> None:
+    assert validate_action_result(None, VALID) is True
+
+
+@pytest.mark.parametrize(
+    "response",
+    [{"events": "not a list"}, {"events": [{"event": 42}]}, {"responses": "nope"}],
+)
+def test_an_invalid_action_response_is_rejected_as_rasa_rejects_it(response) -> None:
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        validate_action_result(None, response)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(response, RemoteAction.action_response_format_spec())
+    assert "Failed to validate Action server response" in ours.value.message
+
+
+def test_every_event_type_resolves_to_the_same_class_as_in_rasa() -> None:
+    for event_class in all_subclasses(Event):
+        if event_class.type_name != "event":
+            assert resolve_event_class(event_class.type_name) is Event.resolve_by_type(event_class.type_name)
+
+
+def test_unknown_event_names_behave_as_in_rasa() -> None:
+    assert resolve_event_class("topic") is None
+    assert resolve_event_class("no-such-event", default=Event) is Event
+    with pytest.raises(ValueError):
+        resolve_event_class("no-such-event")
