@@ -117,6 +117,18 @@ class Stack:
             if output is asyncio.subprocess.PIPE:
                 self._relays.append(asyncio.create_task(_relay_output(service)))
 
+    def _last_lines(self, services: list[Service], count: int = 15) -> str:
+        """The end of each stopped service's log, when the output goes to files."""
+        if self.log_dir is None:
+            return ""
+        tails = []
+        for service in services:
+            path = self.log_dir / f"{service.name}.log"
+            if path.exists():
+                lines = path.read_text(errors="replace").splitlines()[-count:]
+                tails.append(f"\n--- last lines of {path.name} ---\n" + "\n".join(lines))
+        return "".join(tails)
+
     def exited(self) -> list[Service]:
         return [s for s in self.services if s.process and s.process.returncode is not None]
 
@@ -128,7 +140,7 @@ class Stack:
             while pending:
                 if self.exited():
                     names = ", ".join(s.name for s in self.exited())
-                    raise RuntimeError(f"stopped during start-up: {names}")
+                    raise RuntimeError(f"stopped during start-up: {names}{self._last_lines(self.exited())}")
                 if time.monotonic() - started > timeout_seconds:
                     raise TimeoutError("not healthy in time: " + ", ".join(s.name for s in pending))
                 checks = await asyncio.gather(*(_is_healthy(http, s.health_url) for s in pending))

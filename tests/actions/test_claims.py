@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from rasa.shared.core.domain import Domain
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_system_client import Caller, CaseSystemClient
 from actions.claims import ActionAnswerTopic
 from actions.formatting import money
+from bot.config import REPO_ROOT
 from tests.actions.conftest import make_tracker, responses
 
 CALLER = Caller(conversation_id="test", channel="rest", purpose="test")
@@ -48,9 +50,13 @@ async def test_payments_are_listed(client: CaseSystemClient) -> None:
     assert money("1000.00", "nb") in dispatcher.messages[0]["payments"]
 
 
-async def test_no_payment_yet_explains_processing_time(client: CaseSystemClient) -> None:
+async def test_no_payment_yet_explains_processing_time_and_offers_a_caseworker(client: CaseSystemClient) -> None:
     dispatcher = await answer("payments", "100001")
     assert responses(dispatcher) == ["utter_no_payments_registered"]
+    domain = Domain.load(str(REPO_ROOT / "domain")).as_dict()
+    for variation in domain["responses"]["utter_no_payments_registered"]:
+        assert "1 til 3 bankdager" in variation["text"] or "1 to 3 bank days" in variation["text"]
+        assert [button["payload"] for button in variation["buttons"]] == ["/request_human", "/deny"]
 
 
 async def test_payment_details_come_from_configuration_and_the_case(client: CaseSystemClient, settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 from pathlib import Path
@@ -15,9 +16,17 @@ from bot.runner import Stack
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free port below Linux's ephemeral range (32768 and up). Ports handed out by the kernel
+    for port 0 come from that range, where the many client connections of earlier stacks leave
+    sockets in TIME_WAIT that make a server's bind fail now and then."""
+    while True:
+        port = random.randrange(20000, 32000)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def isolated_settings(root: Path, **overrides: str) -> Settings:

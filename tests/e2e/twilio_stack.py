@@ -96,7 +96,7 @@ async def start_twilio_stack(root: Path):
     await web.TCPSite(runner, "127.0.0.1", fake_port).start()
     train_model(settings)
     await prepare_case_system(settings)
-    stack = Stack(settings, quiet=True)
+    stack = Stack(settings, log_dir=root / "logs")  # kept so that a failed start says why
     await stack.start()
     twilio_stack = TwilioStack(settings, fake)
     try:
