@@ -50,7 +50,9 @@ def stack_services(settings: Settings) -> list[Service]:
             [
                 python, "-m", "bot.dialogue_server", "run",
                 "--model", str(model_path(settings)),
-                "--enable-api", "--auth-token", settings.rasa_api_token,
+                # One argument with "=": a generated token may start with "-", which argparse
+                # would otherwise take for an option and refuse to start.
+                "--enable-api", f"--auth-token={settings.rasa_api_token}",
                 "--interface", host, "--port", str(settings.rasa_port),
                 "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
             ],
