@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
 from actions.conversation import caller_for, language_of
 from actions.formatting import day, money, percent
+from actions.handoff import hand_off
 from actions.payments import offer_case_choice
 from actions.services import case_system, settings
 
@@ -147,8 +148,6 @@ async def start_flow(topic: str, dispatcher: CollectingDispatcher, tracker: Trac
 
 async def send_fees_for_review(dispatcher: CollectingDispatcher, tracker: Tracker, case: dict[str, Any]) -> None:
     """A fee above its legal cap is never defended: say it will be reviewed, flag the case, hand off."""
-    from actions.payments import hand_off
-
     dispatcher.utter_message(response="utter_fee_under_review")
     try:
         await case_system().request_fee_review(case["case_number"], caller=caller_for(tracker, purpose="fee_review"))

@@ -12,7 +12,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
 from actions.conversation import caller_for
-from actions.payments import hand_off, unavailable
+from actions.handoff import hand_off
+from actions.payments import unavailable
 from actions.services import case_system
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -14,6 +16,37 @@ from actions.services import case_system, settings
 HIGH_PRIORITY_REASONS = {"hardship"}
 
 
+async def hand_off(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    *,
+    reason: str,
+    note: str = "",
+    priority: str = "normal",
+    case_number: Optional[str] = None,
+) -> bool:
+    """Create a handoff with the transcript so far and `note` for the caseworker, and tell the
+    debtor (a reference, or a phone number if the case system is down). Returns whether it worked."""
+    verified = bool(tracker.get_slot("verified"))
+    handoff = {
+        "conversation_id": tracker.sender_id,
+        "channel": channel_of(tracker),
+        "reason": reason,
+        "priority": priority,
+        "case_number": case_number if verified else None,
+        # For the caseworker, not the debtor: who is waiting and whether they were verified.
+        "summary": f"Reason: {reason}. Identity {'verified' if verified else 'not verified'}. {note}".strip(),
+        "transcript": transcript(tracker),
+    }
+    try:
+        created = await case_system().create_handoff(handoff, caller=caller_for(tracker, purpose="handoff"))
+    except (CaseSystemUnavailable, CaseSystemRejected):
+        dispatcher.utter_message(response="utter_handoff_failed", agency_phone=settings().agency_phone)
+        return False
+    dispatcher.utter_message(response="utter_handoff_created", handoff_id=created["id"])
+    return True
+
+
 class ActionCreateHandoff(Action):
     def name(self) -> str:
         return "action_create_handoff"
@@ -22,22 +55,11 @@ class ActionCreateHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reason = tracker.get_slot("handoff_reason") or "requested"
-        verified = bool(tracker.get_slot("verified"))
-        case_number = tracker.get_slot("verified_case_number") if verified else None
-        handoff = {
-            "conversation_id": tracker.sender_id,
-            "channel": channel_of(tracker),
-            "reason": reason,
-            "priority": "high" if reason in HIGH_PRIORITY_REASONS else "normal",
-            "case_number": case_number,
-            # For the caseworker, not the debtor: who is waiting and whether they were verified.
-            "summary": f"Reason: {reason}. Identity {'verified' if verified else 'not verified'}.",
-            "transcript": transcript(tracker),
-        }
-        try:
-            created = await case_system().create_handoff(handoff, caller=caller_for(tracker, purpose="handoff"))
-        except (CaseSystemUnavailable, CaseSystemRejected):
-            dispatcher.utter_message(response="utter_handoff_failed", agency_phone=settings().agency_phone)
-            return []
-        dispatcher.utter_message(response="utter_handoff_created", handoff_id=created["id"])
-        return [SlotSet("handoff_reason", None)]
+        created = await hand_off(
+            dispatcher,
+            tracker,
+            reason=reason,
+            priority="high" if reason in HIGH_PRIORITY_REASONS else "normal",
+            case_number=tracker.get_slot("verified_case_number"),
+        )
+        return [SlotSet("handoff_reason", None)] if created else []

@@ -9,7 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.payments import FLOW, hand_off
+from actions.handoff import hand_off
+from actions.payments import FLOW
 from bot.case_system import support
 
 

@@ -16,8 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
-from actions.conversation import caller_for, channel_of, language_of, transcript
+from actions.conversation import caller_for, language_of
 from actions.formatting import day, money, percent
+from actions.handoff import hand_off
 from actions.services import case_system, settings
 
 FLOW = "payment_flow"
@@ -27,35 +28,6 @@ CLEAR_PROPOSAL = [SlotSet("amount", None), SlotSet("months", None), SlotSet("dat
 def unavailable(dispatcher: CollectingDispatcher) -> list[EventType]:
     dispatcher.utter_message(response="utter_case_system_unavailable", agency_phone=settings().agency_phone)
     return [SlotSet(FLOW, None)]
-
-
-async def hand_off(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    *,
-    reason: str,
-    note: str,
-    priority: str = "normal",
-    case_number: Optional[str] = None,
-) -> bool:
-    """Create a handoff carrying `note` for the caseworker, and say so; whether it worked."""
-    verified = bool(tracker.get_slot("verified"))
-    handoff = {
-        "conversation_id": tracker.sender_id,
-        "channel": channel_of(tracker),
-        "reason": reason,
-        "priority": priority,
-        "case_number": case_number if verified else None,
-        "summary": f"Reason: {reason}. Identity {'verified' if verified else 'not verified'}. {note}".strip(),
-        "transcript": transcript(tracker),
-    }
-    try:
-        created = await case_system().create_handoff(handoff, caller=caller_for(tracker, purpose="handoff"))
-    except (CaseSystemUnavailable, CaseSystemRejected):
-        dispatcher.utter_message(response="utter_handoff_failed", agency_phone=settings().agency_phone)
-        return False
-    dispatcher.utter_message(response="utter_handoff_created", handoff_id=created["id"])
-    return True
 
 
 # --- proposals -----------------------------------------------------------------------------------
