@@ -69,10 +69,16 @@ def say_balance(dispatcher: CollectingDispatcher, case: dict[str, Any], language
 
 
 def say_payment_info(dispatcher: CollectingDispatcher, case: dict[str, Any], language: str) -> None:
+    """What to pay and by when, as the case system computed it, then where to pay it."""
+    pay_by = case["pay_by"]
+    details = {"amount": money(pay_by["amount"], language), "balance": money(case["balance"], language)}
+    if pay_by["date"] is not None:
+        details["deadline"] = day(pay_by["date"], language)
+    passed = "_passed" if pay_by["passed"] else ""
+    dispatcher.utter_message(response=f"utter_pay_by_{pay_by['basis']}{passed}", **details)
     config = settings()
     dispatcher.utter_message(
         response="utter_payment_info",
-        balance=money(case["balance"], language),
         account_number=config.agency_account_number,
         kid=case["kid"],
         iban=config.agency_iban,

@@ -330,7 +330,7 @@ async def get_case(request: web.Request) -> web.Response:
         session, context, at=now, action="case.read", subject_type="case", subject_id=case.case_number, outcome="ok"
     )
     await session.commit()
-    return json_response(serializers.case_json(case, statement, as_of=as_of))
+    return json_response(serializers.case_json(case, statement, as_of=as_of, rates=system.rates))
 
 
 async def list_handoffs(request: web.Request) -> web.Response:

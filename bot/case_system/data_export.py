@@ -249,6 +249,7 @@ def _case(case: Case, *, today: date, rates: RateTable) -> dict[str, Any]:
         "stage": case.stage.value,
         "status": case.status.value,
         "closed_on": _iso(case.closed_on),
+        "notice_sent_on": _iso(case.notice_sent_on),
         "kid": case.kid,
         "disputed": case.disputed,
         "collection_stopped": case.collection_stopped,

@@ -121,6 +121,7 @@ async def load_case(session: AsyncSession, case_number: str) -> Optional[Case]:
             selectinload(Case.claim_lines),
             selectinload(Case.payments),
             selectinload(Case.payment_plans).selectinload(PaymentPlan.installments),
+            selectinload(Case.postponements),
         )
     )
     return (await session.execute(query)).scalar_one_or_none()

@@ -67,6 +67,7 @@ class DemoCase:
     fees: tuple[DemoFee, ...] = ()
     payments: tuple[tuple[date, Decimal], ...] = ()
     paid_in_full_on: Optional[date] = None  # closed, after one payment of the whole claim
+    notice_sent_on: Optional[date] = None  # the letter of the current stage
 
 
 CREDITORS = {
@@ -100,6 +101,7 @@ CASES = (
         stage=CaseStage.BETALINGSOPPFORDRING,
         # Reminder 14 days after the due date; payment demand after the collection notice ran out.
         fees=(DemoFee(REMINDER, date(2026, 8, 29)), DemoFee(COLLECTION, date(2026, 10, 5))),
+        notice_sent_on=date(2026, 10, 7),  # its deadline, 21 October, has passed
     ),
     DemoCase(
         case_number="100002",
@@ -112,6 +114,7 @@ CASES = (
         principal=Decimal("1199.00"),
         stage=CaseStage.INKASSOVARSEL,
         fees=(DemoFee(REMINDER, date(2026, 9, 29)),),
+        notice_sent_on=date(2026, 11, 13),  # deadline 27 November
     ),
     DemoCase(
         case_number="100003",
@@ -125,6 +128,7 @@ CASES = (
         stage=CaseStage.BETALINGSOPPFORDRING,
         fees=(DemoFee(REMINDER, date(2026, 7, 3)), DemoFee(COLLECTION, date(2026, 8, 10))),
         payments=((date(2026, 9, 1), Decimal("1000.00")),),
+        notice_sent_on=date(2026, 8, 12),  # deadline 26 August; paid in part after it
     ),
     DemoCase(
         case_number="100004",
@@ -137,6 +141,7 @@ CASES = (
         principal=Decimal("3100.00"),
         stage=CaseStage.INKASSOVARSEL,
         fees=(DemoFee(REMINDER, date(2026, 10, 24)),),
+        notice_sent_on=date(2026, 11, 16),  # deadline 30 November
     ),
     DemoCase(
         case_number="100005",
@@ -247,6 +252,7 @@ def build_demo_records(rates: RateTable) -> list[object]:
             disputed=False,
             collection_stopped=False,
             closed_on=spec.paid_in_full_on,
+            notice_sent_on=spec.notice_sent_on,
         )
         case.claim_lines = [
             ClaimLineRecord(

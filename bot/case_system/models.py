@@ -236,6 +236,9 @@ class Case(Base):
     disputed = sa.Column(sa.Boolean, nullable=False, default=False)
     collection_stopped = sa.Column(sa.Boolean, nullable=False, default=False)
     closed_on = sa.Column(sa.Date)  # interest stops accruing when a case is closed
+    # The day the letter of the current stage (inkassovarsel or betalingsoppfordring) was sent;
+    # its payment deadline is counted from it (payment_deadline.py).
+    notice_sent_on = sa.Column(sa.Date)
     # Set when a fee above its legal cap was found and sent to a caseworker (fees.check_fee).
     fee_review_requested_at = sa.Column(UTCDateTime())
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)

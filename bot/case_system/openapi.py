@@ -217,6 +217,8 @@ SCHEMAS: dict[str, Any] = {
             "collection_stopped",
             "debtor",
             "open_payment_plan",
+            "notice_sent_on",
+            "pay_by",
         ],
         "properties": {
             "case_number": CASE_NUMBER,
@@ -251,6 +253,29 @@ SCHEMAS: dict[str, Any] = {
             "collection_stopped": {"type": "boolean"},
             "debtor": _ref("DebtorSummary"),
             "open_payment_plan": {**_ref("PaymentPlan"), "nullable": True},
+            "notice_sent_on": {
+                **DATE,
+                "nullable": True,
+                "description": "The day the letter of the current stage (inkassovarsel or betalingsoppfordring) was sent.",
+            },
+            "pay_by": _ref("PayBy"),
+        },
+    },
+    "PayBy": {
+        "type": "object",
+        "description": "What the debtor must pay and by when. In order: the next unpaid installment of an active "
+        "payment plan; a postponement's new due date; the current stage's letter (sent on notice_sent_on) plus its "
+        "statutory days, moved to the next Norwegian bank day. No date when the case is closed or paid, collection "
+        "is stopped, the case is in legal collection, or no notice date is known.",
+        "required": ["date", "amount", "basis", "passed"],
+        "properties": {
+            "date": {**DATE, "nullable": True, "example": "2026-11-30"},
+            "amount": {**MONEY, "description": "NOK: the installment for a payment plan, otherwise the balance."},
+            "basis": {
+                "type": "string",
+                "enum": ["payment_plan", "postponement", "notice", "legal_collection", "collection_stopped", "none"],
+            },
+            "passed": {"type": "boolean", "description": "The date is before today (Europe/Oslo)."},
         },
     },
     "TranscriptMessage": {

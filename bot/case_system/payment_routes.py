@@ -156,10 +156,6 @@ def _require_collectable(case: Case) -> None:
         raise Conflict("case_disputed", "The claim is disputed and collection is stopped; a caseworker handles it.")
 
 
-def _active_plan(case: Case) -> Optional[PaymentPlan]:
-    return next((plan for plan in case.payment_plans if plan.status is PaymentPlanStatus.ACTIVE), None)
-
-
 def policy_of(system: CaseSystem, case: Case) -> PlanPolicy:
     settings = system.settings
     defaults = payment_plans.default_policy(
@@ -254,7 +250,7 @@ async def quote_payment_plan(request: web.Request) -> web.Response:
     session = _session(request)
     case = await _load_case(session, case_number)
     _require_collectable(case)
-    active = _active_plan(case)
+    active = serializers.active_plan(case)
     if active is not None:
         raise Conflict("active_plan_exists", "The case already has an active payment plan.", plan_id=active.id)
     quote = _quote(system, case, proposal, today)
@@ -286,7 +282,7 @@ async def create_payment_plan(request: web.Request) -> web.Response:
         # The same acceptance again (a retry, a double click): the plan made the first time.
         return json_response({**serializers.payment_plan_json(existing), "case_number": case_number, "confirmation": "already_sent"})
     _require_collectable(case)
-    active = _active_plan(case)
+    active = serializers.active_plan(case)
     if active is not None:
         raise Conflict("active_plan_exists", "The case already has an active payment plan.", plan_id=active.id)
     quote = _quote(system, case, proposal, today)
@@ -396,7 +392,7 @@ async def create_postponement(request: web.Request) -> web.Response:
     if repeat is not None:
         return json_response(postponement_json(repeat, case_number))
     _require_collectable(case)
-    if _active_plan(case) is not None:
+    if serializers.active_plan(case) is not None:
         raise Conflict("active_plan_exists", "The case has an active payment plan; its dates apply.")
     policy = policy_of(system, case)
     try:
@@ -500,7 +496,9 @@ async def create_fee_review(request: web.Request) -> web.Response:
     case = await _load_case(session, case_number)
     now = system.clock()
     as_of = serializers.statement_date(case, oslo_date(now))
-    case_body = serializers.case_json(case, serializers.case_statement(case, as_of=as_of, rates=system.rates), as_of=as_of)
+    case_body = serializers.case_json(
+        case, serializers.case_statement(case, as_of=as_of, rates=system.rates), as_of=as_of, rates=system.rates
+    )
     over = [line for line in case_body["lines"] if line.get("over_cap")]
     if not over:
         raise Conflict("no_fee_over_cap", "No fee on the case is above its legal cap.")

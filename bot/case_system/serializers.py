@@ -9,13 +9,14 @@ Money goes out as strings with two decimals (`bot.config.money`), dates as ISO 8
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Mapping, Optional, Sequence
 
 from bot.config import money
-from bot.case_system import errors, fees
+from bot.case_system import errors, fees, payment_deadline
 from bot.case_system.claims import FEE_TYPES, ClaimLine, ClaimStatement, LineType, Payment, claim_statement
 from bot.case_system.identifiers import InvalidIdentifier, normalise_digits, validate_national_id
 from bot.case_system.interest import RateTable
@@ -28,8 +29,10 @@ from bot.case_system.models import (
     Handoff,
     HandoffPriority,
     HandoffStatus,
+    InstallmentStatus,
     PaymentPlan,
     PaymentPlanStatus,
+    PostponementStatus,
 )
 from bot.case_system.verification import VerificationAttempt, VerificationResult, normalise_phone
 
@@ -342,8 +345,49 @@ def payment_plan_json(plan: PaymentPlan) -> dict[str, Any]:
     }
 
 
-def case_json(case: Case, statement: ClaimStatement, *, as_of: date) -> dict[str, Any]:
-    open_plan = next((plan for plan in case.payment_plans if plan.status is PaymentPlanStatus.ACTIVE), None)
+def active_plan(case: Case) -> Optional[PaymentPlan]:
+    return next((plan for plan in case.payment_plans if plan.status is PaymentPlanStatus.ACTIVE), None)
+
+
+def case_pay_by(case: Case, statement: ClaimStatement, *, today: date, rates: RateTable) -> payment_deadline.PayBy:
+    """What the debtor must pay on `case`, and by when (payment_deadline.pay_by).
+
+    Interest runs until the claim is paid, so a balance to be paid by a later date is the claim
+    as it will stand on that date: paying exactly that amount on the date settles the case.
+    """
+    plan = active_plan(case)
+    unpaid = () if plan is None else tuple(
+        payment_deadline.DueInstallment(due_date=item.due_date, amount=item.amount)
+        for item in plan.installments
+        if item.status is not InstallmentStatus.PAID
+    )
+    granted = [item for item in case.postponements if item.status is PostponementStatus.GRANTED]
+    pay_by = payment_deadline.pay_by(
+        stage=case.stage,
+        balance=statement.balance,
+        today=today,
+        notice_sent_on=case.notice_sent_on,
+        unpaid_installments=unpaid,
+        postponed_to=granted[-1].new_due_date if granted else None,
+        collection_stopped=case.disputed or case.collection_stopped,
+        closed=case.status is CaseStatus.CLOSED,
+    )
+    if pay_by.basis in payment_deadline.BALANCE_BASES and pay_by.date is not None and pay_by.date > today:
+        pay_by = dataclasses.replace(pay_by, amount=case_statement(case, as_of=pay_by.date, rates=rates).balance)
+    return pay_by
+
+
+def pay_by_json(pay_by: payment_deadline.PayBy) -> dict[str, Any]:
+    return {
+        "date": _iso(pay_by.date),
+        "amount": money(pay_by.amount),
+        "basis": pay_by.basis.value,
+        "passed": pay_by.passed,
+    }
+
+
+def case_json(case: Case, statement: ClaimStatement, *, as_of: date, rates: RateTable) -> dict[str, Any]:
+    open_plan = active_plan(case)
     fee_lines = [line for line in statement.lines if line.type in FEE_TYPES]
     checks = fees.check_case_fees(
         fee_lines, principal=case.principal, heavy_allowed=case.stage is CaseStage.LEGAL_COLLECTION
@@ -376,6 +420,9 @@ def case_json(case: Case, statement: ClaimStatement, *, as_of: date) -> dict[str
         "fee_review_requested": case.fee_review_requested_at is not None,
         "debtor": {"first_name": case.debtor.first_name, "language": case.debtor.language.value},
         "open_payment_plan": None if open_plan is None else payment_plan_json(open_plan),
+        "notice_sent_on": _iso(case.notice_sent_on),
+        # as_of is today for an open case; a closed one has nothing to pay by any day.
+        "pay_by": pay_by_json(case_pay_by(case, statement, today=as_of, rates=rates)),
     }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -27,9 +28,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def case_system_server(settings: Settings):
+def case_system_clock() -> Optional[Callable[[], datetime]]:
+    """The case system's clock: the real one, unless a test module pins it."""
+    return None
+
+
+@pytest.fixture
+async def case_system_server(settings: Settings, case_system_clock: Optional[Callable[[], datetime]]):
     await prepare_case_system(settings)
-    server = TestServer(create_app(settings), host="127.0.0.1")
+    server = TestServer(create_app(settings, clock=case_system_clock), host="127.0.0.1")
     await server.start_server()
     yield server
     await server.close()

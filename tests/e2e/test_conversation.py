@@ -7,7 +7,7 @@ import secrets
 import aiohttp
 import pytest
 
-from actions.formatting import money
+from actions.formatting import day, money
 from bot.config import Settings
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]
@@ -65,3 +65,25 @@ async def test_the_identity_number_can_replace_the_birth_date(running_stack, sta
         replies = await say(http, stack_settings, sender, "14838540024")
         case = await case_from_api(http, stack_settings, "100001")
     assert f"Du skylder nå {money(case['balance'], 'nb')}" in "\n".join(replies)
+
+
+@pytest.mark.parametrize(
+    "question, case_number, born, language",
+    [("hvordan betaler jeg?", "100001", "14.03.1985", "nb"), ("how do I pay?", "100004", "27.06.1978", "en")],
+)
+async def test_how_to_pay_is_answered_with_the_date_and_amount_the_case_system_holds(
+    running_stack, stack_settings, question, case_number, born, language
+) -> None:
+    sender = f"rest-{secrets.token_hex(8)}"
+    async with aiohttp.ClientSession() as http:
+        await say(http, stack_settings, sender, question)
+        await say(http, stack_settings, sender, case_number)
+        replies = await say(http, stack_settings, sender, born)
+        case = await case_from_api(http, stack_settings, case_number)
+
+    text = "\n".join(replies).replace("\u00a0", " ")
+    pay_by = case["pay_by"]
+    assert pay_by["basis"] == "notice" and pay_by["date"] is not None
+    assert day(pay_by["date"], language) in text
+    assert money(pay_by["amount"], language).replace("\u00a0", " ") in text
+    assert case["kid"] in text

@@ -261,6 +261,55 @@ async def test_a_case_paid_in_full_has_nothing_left_and_stops_accruing(client, a
     assert later["total_claimed"] == first["total_claimed"]
 
 
+# --- the date to pay by --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case_number, notice_sent_on, pay_by_date, basis, passed",
+    [
+        # Betalingsoppfordring sent Wednesday 7 October: 14 days later, 21 October, is long gone.
+        ("100001", "2026-10-07", "2026-10-21", "notice", True),
+        # Inkassovarsel sent Friday 13 November: Friday 27 November, still ahead.
+        ("100002", "2026-11-13", "2026-11-27", "notice", False),
+        ("100003", "2026-08-12", "2026-08-26", "notice", True),
+        ("100004", "2026-11-16", "2026-11-30", "notice", False),
+        # Legal collection: no letter of ours sets the date. Closed: nothing to pay.
+        ("100005", None, None, "legal_collection", False),
+        ("100006", None, None, "none", False),
+    ],
+)
+async def test_a_case_says_what_to_pay_and_by_when(client, auth, case_number, notice_sent_on, pay_by_date, basis, passed):
+    case = await (await client.get(f"/api/v1/cases/{case_number}", headers=auth)).json()
+    assert case["notice_sent_on"] == notice_sent_on
+    assert {key: value for key, value in case["pay_by"].items() if key != "amount"} == {
+        "date": pay_by_date,
+        "basis": basis,
+        "passed": passed,
+    }
+    if pay_by_date is None or passed:
+        assert case["pay_by"]["amount"] == case["balance"]
+    else:  # interest runs until the date
+        assert money(case["pay_by"]["amount"]) > money(case["balance"])
+
+
+async def test_the_amount_to_pay_by_a_later_date_is_the_balance_on_that_date(client, auth, clock):
+    before = await (await client.get("/api/v1/cases/100004", headers=auth)).json()
+    assert before["pay_by"]["date"] == "2026-11-30"
+    clock.advance(days=5)
+    on_the_day = await (await client.get("/api/v1/cases/100004", headers=auth)).json()
+    assert before["pay_by"]["amount"] == on_the_day["balance"] == on_the_day["pay_by"]["amount"]
+
+
+async def test_a_deadline_passes_the_day_after_it_in_oslo(client, auth, clock):
+    clock.advance(days=5)  # 30 November 2026 at 10:30 in Oslo: the deadline itself
+    on_the_day = await (await client.get("/api/v1/cases/100004", headers=auth)).json()
+    clock.advance(hours=13, minutes=45)  # 1 December 2026, 00:15 in Oslo, still 30 November in UTC
+    day_after = await (await client.get("/api/v1/cases/100004", headers=auth)).json()
+    assert (on_the_day["pay_by"]["date"], on_the_day["pay_by"]["passed"]) == ("2026-11-30", False)
+    assert (day_after["pay_by"]["date"], day_after["pay_by"]["passed"]) == ("2026-11-30", True)
+    assert money(day_after["pay_by"]["amount"]) > money(on_the_day["pay_by"]["amount"])  # interest ran a day
+
+
 async def test_reading_a_case_is_audited_with_actor_and_purpose(client, auth, probe):
     headers = {**auth, "X-Actor": "assistant:web", "X-Purpose": "explain_claim", "X-Conversation-Id": "web:3e1f"}
     await client.get("/api/v1/cases/100002", headers=headers)
@@ -296,7 +345,8 @@ async def test_a_case_is_read_in_a_fixed_number_of_queries(client, auth):
     finally:
         sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
     selects = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
-    # case with creditor and debtor; fee lines; payments; payment plans (installments only if any)
+    # case with creditor and debtor; fee lines; payments; payment plans (installments only if
+    # any); postponements
     assert len(selects) <= 5, selects
 
 

@@ -132,6 +132,15 @@ async def test_every_fee_is_within_its_legal_cap(client):
             assert case.due_date < line.charged_on < TODAY
 
 
+async def test_open_cases_at_a_letter_stage_were_sent_their_letter_after_their_last_fee(client):
+    for case in (await _cases(client)).values():
+        if case.status.value == "closed" or case.stage.value == "legal_collection":
+            assert case.notice_sent_on is None, case.case_number
+            continue
+        last_fee = max(line.charged_on for line in case.claim_lines)
+        assert last_fee < case.notice_sent_on < TODAY, case.case_number
+
+
 async def test_payments_are_the_contracts_payments(client):
     cases = await _cases(client)
     assert [(p.paid_on, p.amount) for p in cases["100003"].payments] == [(date(2026, 9, 1), Decimal("1000.00"))]

@@ -228,6 +228,37 @@ async def test_a_dispute_on_a_closed_case_or_with_a_bad_body_writes_nothing(clie
     assert await probe.counts() == before
 
 
+# --- the date to pay by follows plans, postponements and disputes --------------------------------
+
+
+async def test_a_plan_makes_its_next_installment_the_date_to_pay_by(client, auth):
+    request = {"monthly_amount": "1000.00", "accepted": True, **WEB}
+    plan = await (await client.post(case_url("100003", "/payment-plans"), json=request, headers=auth)).json()
+    case = await get_case(client, auth, "100003")
+    first = plan["installments"][0]
+    assert case["pay_by"] == {"date": first["due_date"], "amount": first["amount"], "basis": "payment_plan", "passed": False}
+
+
+async def test_a_postponement_replaces_the_letters_deadline(client, auth):
+    before = await get_case(client, auth, "100001")
+    assert before["pay_by"]["basis"] == "notice" and before["pay_by"]["passed"] is True
+    body = {"new_due_date": "2026-12-05", **WEB}  # a Saturday: granted to Monday 7 December
+    assert (await client.post(case_url("100001", "/postponements"), json=body, headers=auth)).status == 201
+    case = await get_case(client, auth, "100001")
+    assert {key: case["pay_by"][key] for key in ("date", "basis", "passed")} == {
+        "date": "2026-12-07",
+        "basis": "postponement",
+        "passed": False,
+    }
+    assert Decimal(case["pay_by"]["amount"]) > Decimal(case["balance"])  # with interest up to 7 December
+
+
+async def test_a_dispute_leaves_no_date_to_pay_by(client, auth):
+    assert (await client.post(case_url("100002", "/disputes"), json={"reason": "aldri medlem", **WEB}, headers=auth)).status == 201
+    case = await get_case(client, auth, "100002")
+    assert case["pay_by"] == {"date": None, "amount": case["balance"], "basis": "collection_stopped", "passed": False}
+
+
 # --- fee legality --------------------------------------------------------------------------------
 
 
