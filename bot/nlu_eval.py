@@ -46,7 +46,7 @@ async def cross_validation(folds: int, output: Path) -> dict[str, Any]:
     from rasa.shared.nlu.training_data.loading import load_data
 
     data = load_data(str(REPO_ROOT / "data" / "nlu"))
-    _, entity_results, _ = await cross_validate(
+    _, entity_results, topic_results = await cross_validate(
         data, folds, str(REPO_ROOT / "config.yml"), output=str(output), errors=True, disable_plotting=True
     )
     report = json.loads((output / "intent_report.json").read_text())
@@ -55,7 +55,13 @@ async def cross_validation(folds: int, output: Path) -> dict[str, Any]:
         extractor: round(statistics.fmean(metrics["F1-score"]), 3)
         for extractor, metrics in entity_results.test.items()
     }
-    return {**intent_summary(report), "entity_f1": entities, "worst_confusions": worst_confusions(errors)}
+    topics = {metric: round(statistics.fmean(values), 3) for metric, values in topic_results.test.items()}
+    return {
+        **intent_summary(report),
+        "entity_f1": entities,
+        "privacy_topic": topics,
+        "worst_confusions": worst_confusions(errors),
+    }
 
 
 async def holdout(output: Path) -> dict[str, Any]:
@@ -75,6 +81,9 @@ def print_section(title: str, results: dict[str, Any]) -> None:
     print(f"intent accuracy {results['accuracy']}, macro F1 {results['macro_f1']}")
     if "entity_f1" in results:
         print("entity F1: " + ", ".join(f"{name} {f1}" for name, f1 in results["entity_f1"].items()))
+    if results.get("privacy_topic"):
+        topic = results["privacy_topic"]
+        print(f"privacy topic (response selection): accuracy {topic.get('Accuracy')}, F1 {topic.get('F1-score')}")
     print("lowest per-intent F1: " + ", ".join(f"{name} {f1}" for name, f1 in list(results["per_intent_f1"].items())[:8]))
     print("worst confusions (gold -> predicted, count):")
     for gold, predicted, n in results["worst_confusions"]:

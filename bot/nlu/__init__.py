@@ -1,5 +1,6 @@
-"""Norwegian and English entity extraction for the Rasa pipeline.
+"""The assistant's own Rasa NLU components and the rules behind them.
 
-`normalisers` holds the pure parsing rules; `entity_extractor` is the Rasa component that finds
-candidate spans with spaCy and hands them to the normalisers.
+`entity_extractor` finds entities with spaCy and `normalisers` turns them into values;
+`e5_featurizer` adds sentence embeddings; `response_selector` picks the privacy topic;
+`language` tells Norwegian from English.
 """
