@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -140,7 +140,15 @@ class ActionAnswerTopic(Action):
             await send_fees_for_review(dispatcher, tracker, case)
         if not _choice_offered(tracker):
             offer_case_choice(dispatcher, tracker)
-        return [SlotSet("pending_topic", None)]
+        return [SlotSet("pending_topic", None), *_follow_up(topic, case)]
+
+
+def _follow_up(topic: str, case: dict[str, Any]) -> list[EventType]:
+    """A payment the debtor made that has not arrived: the offer of a caseworker comes next, as its
+    own question, so a typed or spoken yes is understood as well as a tapped button."""
+    if topic == "payments" and not case["payments"] and case["status"] != "closed":
+        return [SlotSet("handoff_reason", "payment_not_found"), FollowupAction("utter_offer_caseworker")]
+    return []
 
 
 async def start_flow(topic: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

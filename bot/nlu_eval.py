@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -102,6 +103,7 @@ def quiet_rasa() -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    os.environ.setdefault("TQDM_DISABLE", "1")  # Rasa draws a progress bar per fold and file
     quiet_rasa()
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {

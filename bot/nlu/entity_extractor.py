@@ -145,6 +145,7 @@ WEEKDAY = {"LOWER": {"IN": sorted(nz.WEEKDAY_NUMBERS)}}
 NEXT = {"LOWER": {"IN": ["neste", "naeste", "next"]}}
 NUMISH = {"LOWER": {"REGEX": _NUMISH_RE}}
 PLAIN_NUMBER = {"TEXT": {"REGEX": r"^[0-9][0-9.,]*$"}}
+SIGNED_NUMBER = {"TEXT": {"REGEX": r"^[-−][0-9][0-9.,]*$"}}  # "-500" is one token
 NUMBER_WORD = {"LOWER": {"REGEX": rf"^(?:a|an|(?=.{{1,40}}$)(?:{_NUMBER_WORD_RE}|-)+)$"}}
 MONTHS_NUMISH = {"LOWER": {"REGEX": rf"^(?:{_HALF_RE})$|{_NUMISH_RE}"}}
 CURRENCY = {"LOWER": {"IN": sorted(nz.CURRENCY_WORDS)}}
@@ -210,6 +211,7 @@ def _patterns() -> Dict[str, List[List[Dict[str, Any]]]]:
         "CALENDAR": calendar,
         "RELATIVE": relative,
         "MONEY": money,
+        "NEGATIVE_MONEY": [[SIGNED_NUMBER, CURRENCY], [CURRENCY, SIGNED_NUMBER]],
         "BARE_AMOUNT": _runs(PLAIN_NUMBER, range(1, 4))
         + _runs(NUMBER_WORD, one_to_six)
         + [[PLAIN_NUMBER, *run] for run in _runs(NUMBER_WORD, range(1, 5))],
@@ -404,12 +406,19 @@ def _classify_calendar(text: str, span: Span, context: _Context, today: date) ->
 
 
 def _is_signed_or_foreign(span: Span, context: _Context) -> bool:
+    return context.previous_text(span.start) in ("-", "minus", "+") or _is_foreign(span, context)
+
+
+def _is_foreign(span: Span, context: _Context) -> bool:
     before, after = context.previous_text(span.start), context.next_word(span.end)
-    return (
-        before in ("-", "minus", "+")
-        or before in nz.FOREIGN_CURRENCY
-        or after in nz.FOREIGN_CURRENCY
-    )
+    return before in nz.FOREIGN_CURRENCY or after in nz.FOREIGN_CURRENCY
+
+
+def _negative_amount(text: str) -> Optional[Tuple[str, Any]]:
+    """A negative sum ("-500 kr", "minus 500 kr") is kept, negative, so that the plan flow can say
+    plainly that it cannot use it instead of quietly quoting a plan of its own."""
+    ore = nz.parse_amount_ore(re.sub(r"[-−]", "", text, count=1))
+    return ("amount", -ore) if ore else None
 
 
 def _is_rate(previous: str) -> bool:
@@ -446,10 +455,14 @@ def _classify(label: str, span: Span, text: str, context: _Context, today: date)
         when = nz.parse_date(text, today)
         return ("date", when.isoformat()) if when else None
     if label == "MONEY":
-        if _is_signed_or_foreign(span, context):
+        if _is_foreign(span, context) or context.previous_text(span.start) == "+":
             return None
+        if context.previous_text(span.start) in ("-", "minus"):
+            return _negative_amount(text)
         ore = nz.parse_amount_ore(text)
         return ("amount", ore) if ore is not None else None
+    if label == "NEGATIVE_MONEY":
+        return None if _is_foreign(span, context) else _negative_amount(text)
     if label == "BARE_AMOUNT":
         return _classify_bare_amount(text, span, context)
     if label == "MONTHS":

@@ -9,6 +9,7 @@ from functools import lru_cache
 import pytest
 from rasa.core.nlg.interpolator import interpolate_text
 from rasa.shared.core.domain import Domain
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_system_client import Caller, CaseSystemClient
@@ -75,12 +76,22 @@ async def test_payments_are_listed(client: CaseSystemClient) -> None:
 
 
 async def test_no_payment_yet_explains_processing_time_and_offers_a_caseworker(client: CaseSystemClient) -> None:
-    dispatcher = await answer("payments", "100001")
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"verified": True, "verified_case_number": "100001", "pending_topic": "payments"})
+    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
     assert responses(dispatcher) == ["utter_no_payments_registered"]
+    # The offer is utter_offer_caseworker, whose yes and no the handoff rules know.
+    assert events[-2:] == [SlotSet("handoff_reason", "payment_not_found"), FollowupAction("utter_offer_caseworker")]
     domain = Domain.load(str(REPO_ROOT / "domain")).as_dict()
     for variation in domain["responses"]["utter_no_payments_registered"]:
         assert "1 til 3 bankdager" in variation["text"] or "1 to 3 bank days" in variation["text"]
-        assert [button["payload"] for button in variation["buttons"]] == ["/request_human", "/deny"]
+
+
+async def test_registered_payments_offer_no_caseworker(client: CaseSystemClient) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"verified": True, "verified_case_number": "100003", "pending_topic": "payments"})
+    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+    assert events == [SlotSet("pending_topic", None)]
 
 
 async def test_payment_details_come_from_configuration_and_the_case(client: CaseSystemClient, settings) -> None:

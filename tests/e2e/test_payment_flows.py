@@ -10,39 +10,10 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
-from actions.formatting import day, money
-from bot.config import Settings
+from actions.formatting import day
+from tests.e2e.rest_chat import api, handoffs_of, nb, say, verified
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]
-
-
-async def say(http: aiohttp.ClientSession, settings: Settings, sender: str, text: str) -> str:
-    url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
-    async with http.post(url, json={"sender": sender, "message": text}) as response:
-        assert response.status == 200
-        replies = await response.json()
-    return "\n".join(reply.get("text", "") for reply in replies).replace("\u00a0", " ")
-
-
-async def api(http: aiohttp.ClientSession, settings: Settings, path: str) -> dict:
-    headers = {"Authorization": f"Bearer {settings.case_api_key}"}
-    async with http.get(f"{settings.case_api_url}{path}", headers=headers) as response:
-        assert response.status == 200
-        return await response.json()
-
-
-def nb(amount: str) -> str:
-    return money(amount, "nb").replace("\u00a0", " ")
-
-
-async def verified(http, settings, sender: str, opening: str, case_number: str, born: str) -> str:
-    await say(http, settings, sender, opening)
-    await say(http, settings, sender, case_number)
-    return await say(http, settings, sender, born)
-
-
-async def handoffs_of(http, settings, sender: str) -> list[dict]:
-    return [h for h in (await api(http, settings, "/handoffs"))["handoffs"] if h["conversation_id"] == sender]
 
 
 async def test_ola_gets_a_plan_quoted_accepts_it_and_it_is_made_once(running_stack, stack_settings) -> None:

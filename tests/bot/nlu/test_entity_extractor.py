@@ -215,7 +215,6 @@ def test_numbers_are_classified_by_shape_and_context_words(extractor, text, expe
         "jeg har to barn og lite penger",
         "jeg ble syk for et år siden",
         "jeg er 40 år gammel",
-        "kan jeg betale -500 kr?",
         "I can pay $500",
         "１２３４５６ og ５００ kr",  # fullwidth digits are not read
         "😀🙏💸",
@@ -225,6 +224,23 @@ def test_numbers_are_classified_by_shape_and_context_words(extractor, text, expe
 )
 def test_messages_without_entities(extractor, text):
     assert found(extractor, text) == []
+
+
+@pytest.mark.parametrize(
+    "text, written",
+    [
+        ("kan jeg betale -500 kr?", "-500 kr"),
+        ("kan jeg betale minus 500 kr", "500 kr"),
+        ("kr -500 i måneden", "kr -500"),
+        ("jeg betaler −500 kroner", "−500 kroner"),
+    ],
+)
+def test_a_negative_sum_is_kept_negative_so_the_plan_flow_can_refuse_it(extractor, text, written):
+    assert found(extractor, text) == [("amount", -50000, written)]
+
+
+def test_a_signed_sum_in_a_foreign_currency_is_no_amount(extractor):
+    assert found(extractor, "kan jeg betale -500 kr USD") == []
 
 
 # --- odd input ---------------------------------------------------------------------------------
