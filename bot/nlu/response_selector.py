@@ -6,8 +6,9 @@ and their examples short, so a linear model on the same sentence features (word 
 counts, e5 embedding) chooses as well in well under a millisecond. The output has the shape of
 Rasa's ResponseSelector output, so `utter_privacy` and the rest of Rasa Core work unchanged.
 
-Pipeline place: after the featurizers (`- name: bot.nlu.response_selector.LinearResponseSelector`
-with `retrieval_intent: privacy`).
+Pipeline place: after the intent classifier (`- name: bot.nlu.response_selector.
+LinearResponseSelector` with `retrieval_intent: privacy`); it picks a topic only for messages
+classified as that intent.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from rasa.nlu.constants import (
     RESPONSE_SELECTOR_UTTER_ACTION_KEY,
 )
 from rasa.shared.nlu.constants import (
-    FEATURE_TYPE_SENTENCE,
     INTENT,
     INTENT_RESPONSE_KEY,
     PREDICTED_CONFIDENCE_KEY,
@@ -43,20 +43,12 @@ from rasa.shared.nlu.training_data import util
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.features import sentence_features
+
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "classifier.skops"
 RESPONSES_FILE = "responses.json"
-
-
-def sentence_features(message: Message) -> scipy.sparse.csr_matrix:
-    """All sentence-level features of the message text, in pipeline order, as one row."""
-    parts = [
-        feature.features if feature.is_sparse() else scipy.sparse.csr_matrix(feature.features)
-        for feature in message.features
-        if feature.attribute == TEXT and feature.type == FEATURE_TYPE_SENTENCE
-    ]
-    return scipy.sparse.hstack(parts, format="csr")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -160,7 +152,9 @@ class LinearResponseSelector(GraphComponent):
         if self._classifier is None:
             return messages
         for message in messages:
-            if message.get(TEXT):
+            # Only a message about the retrieval intent needs a topic; Rasa Core reads the
+            # selector's answer for no other intent.
+            if message.get(TEXT) and (message.get(INTENT) or {}).get("name") == self._retrieval_intent:
                 self._select(message)
         return messages
 

@@ -41,10 +41,12 @@ class Pipeline:
         self.words.process_training_data(data)
         self.e5.process_training_data(data)
 
-    def featurize(self, text: str) -> Message:
+    def featurize(self, text: str, intent: str = "privacy") -> Message:
+        """The message as the selector sees it: featurized and classified as `intent`."""
         message = Message(data={"text": text})
         for component in (self.tokenizer, self.words, self.e5):
             component.process([message])
+        message.set("intent", {"name": intent, "confidence": 0.9})
         return message
 
 
@@ -95,6 +97,14 @@ def test_english_question_finds_the_same_topic(trained) -> None:
     message = pipeline.featurize("who is the data protection officer at your company")
     selector.process([message])
     assert selected(message)["response"]["utter_action"] == "utter_privacy/dpo_contact"
+
+
+def test_messages_of_other_intents_get_no_topic(trained) -> None:
+    pipeline, storage, context = trained
+    selector = LinearResponseSelector.load({"retrieval_intent": "privacy"}, storage, Resource("selector"), context)
+    message = pipeline.featurize("hvor mye skylder jeg", intent="ask_balance")
+    selector.process([message])
+    assert message.get("response_selector") is None
 
 
 def test_without_a_trained_model_messages_pass_through(tmp_path) -> None:
