@@ -1,8 +1,10 @@
 """Twilio Messaging (SMS) as a Rasa input channel.
 
-`POST /webhooks/twilio_sms/webhook` checks Twilio's signature, answers at once with empty TwiML,
-and handles the message in the background: a retried `MessageSid` is dropped, STOP/STOPP/
-AVSLUTT/START change consent (stored by the case system), a picture without text gets a polite
+`POST /webhooks/twilio_sms/webhook` checks Twilio's signature, records the message with the case
+system and answers with empty TwiML; a retried `MessageSid` is dropped, STOP/STOPP/AVSLUTT/START
+change consent (stored by the case system). When the case system cannot be reached, the message
+cannot be recorded or answered later, so the webhook's own TwiML asks the debtor to try again or
+call. The dialogue runs in the background after the answer: a picture without text gets a polite
 answer, anything else goes to Rasa under `sms-<keyed hash of the number>` with the number as
 message metadata `sender_phone` (one verification factor, never the only one). The replies of a
 turn are joined into one GSM-7 safe SMS where they fit and put in the case system's outbox, which
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Optional
+from xml.sax.saxutils import escape
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -24,6 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.case_system_client import Caller, CaseSystemClient, CaseSystemRejected, CaseSystemUnavailable
+from bot.case_system.sms import consent_change
 from bot.case_system.verification import normalise_phone
 from bot.channels.common import ReplyCollector, Reply, choice_payload, form_value, render, tracker_of, twilio_signature_valid
 from bot.channels.conversation_ids import sms_conversation_id
@@ -40,6 +44,11 @@ REPORTED_STATUSES = {"sent", "delivered", "undelivered", "failed"}
 
 def twiml(body: str = EMPTY_TWIML, status: int = 200) -> HTTPResponse:
     return response.text(body, status=status, content_type="text/xml")
+
+
+def message_twiml(text: str) -> str:
+    """TwiML that answers the incoming SMS with `text`."""
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
 
 
 def numbered_choices(buttons: list[dict[str, Any]]) -> str:
@@ -126,9 +135,7 @@ class TwilioSmsInput(InputChannel):
                 fields["From"] = normalise_phone(fields["From"])
             except ValueError:
                 return response.text("From is not a phone number", status=400)
-            # Twilio waits for this answer; the dialogue may take longer, so it runs after it.
-            self._spawn(self._handle(request.app.ctx.agent, fields, on_new_message))
-            return twiml()
+            return await self._receive(request.app.ctx.agent, fields, on_new_message)
 
         @hook.route("/status", methods=["POST"])
         async def delivery_status(request: Request) -> HTTPResponse:
@@ -156,10 +163,48 @@ class TwilioSmsInput(InputChannel):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _handle(self, agent, fields: dict[str, str], on_new_message) -> None:
+    async def _receive(self, agent, fields: dict[str, str], on_new_message) -> HTTPResponse:
         phone = fields["From"]
         sender_id = sms_conversation_id(self.settings.conversation_id_key, phone)
         caller = Caller(conversation_id=sender_id, channel="sms", purpose="sms_conversation")
+        try:
+            inbound = await self.case_system.record_inbound_sms(
+                message_sid=fields["MessageSid"],
+                from_phone=phone,
+                body=fields["Body"],
+                opt_out_type=fields["OptOutType"] or None,
+                caller=caller,
+            )
+        except CaseSystemUnavailable:
+            log.warning("sms webhook: case system unreachable, the sender is asked to try again later")
+            return await self._try_again_later(agent, sender_id, fields)
+        except CaseSystemRejected as rejected:
+            log.warning("sms webhook: message refused by the case system: %s", rejected.code)
+            return twiml()
+        if inbound["duplicate"]:
+            log.info("sms webhook retry ignored")
+        elif inbound["consent"] or inbound["opted_out"]:
+            # Twilio confirms STOP and START itself; an opted-out number is sent nothing.
+            log.info("sms consent: %s", inbound["consent"] or "opted out")
+        else:
+            # Twilio waits for this answer; the dialogue may take longer, so it runs after it.
+            self._spawn(self._handle(agent, fields, phone, sender_id, caller, on_new_message))
+        return twiml()
+
+    async def _try_again_later(self, agent, sender_id: str, fields: dict[str, str]) -> HTTPResponse:
+        if consent_change(fields["Body"], fields["OptOutType"] or None) is not None:
+            return twiml()  # STOP and START are confirmed by Twilio, which also blocks opted-out numbers
+        try:
+            text = await render(
+                agent, await tracker_of(agent, sender_id), "utter_sms_try_again_later", CHANNEL,
+                agency_phone=self.settings.agency_phone,
+            )
+        except Exception:
+            log.exception("sms webhook: the try-again message could not be made")
+            return twiml()
+        return twiml(message_twiml(to_gsm7(text)))
+
+    async def _handle(self, agent, fields: dict[str, str], phone: str, sender_id: str, caller: Caller, on_new_message) -> None:
         # One message at a time per conversation, so replies are enqueued in the order asked.
         # The lock is dropped when no message of the conversation is waiting for it any more.
         entry = self._conversation_locks.setdefault(sender_id, [asyncio.Lock(), 0])
@@ -177,20 +222,6 @@ class TwilioSmsInput(InputChannel):
                 self._conversation_locks.pop(sender_id, None)
 
     async def _handle_in_order(self, agent, fields, phone, sender_id, caller, on_new_message) -> None:
-        inbound = await self.case_system.record_inbound_sms(
-            message_sid=fields["MessageSid"],
-            from_phone=phone,
-            body=fields["Body"],
-            opt_out_type=fields["OptOutType"] or None,
-            caller=caller,
-        )
-        if inbound["duplicate"]:
-            log.info("sms webhook retry ignored")
-            return
-        if inbound["consent"] or inbound["opted_out"]:
-            # Twilio confirms STOP and START itself; an opted-out number is sent nothing.
-            log.info("sms consent: %s", inbound["consent"] or "opted out")
-            return
         text = fields["Body"]
         if not text:
             tracker = await tracker_of(agent, sender_id)
