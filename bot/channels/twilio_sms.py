@@ -10,7 +10,8 @@ message metadata `sender_phone` (one verification factor, never the only one). T
 turn are joined into one GSM-7 safe SMS where they fit and put in the case system's outbox, which
 the backoffice delivers in order and never to an opted-out number.
 
-`POST /webhooks/twilio_sms/status` takes Twilio's delivery reports for those messages.
+`POST /webhooks/twilio_sms/status` takes Twilio's delivery reports for those messages; one that
+arrives before the send it reports on is recorded is tried again for a little while.
 Logs carry no number and no text.
 """
 
@@ -40,6 +41,9 @@ CHANNEL = "twilio_sms"
 MAX_SMS_CHARACTERS = 1600
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 REPORTED_STATUSES = {"sent", "delivered", "undelivered", "failed"}
+# A delivery report can overtake the backoffice's record of the send it reports on; it is tried
+# again after these pauses before it is given up (with a log line).
+STATUS_RETRY_SECONDS = (0.5, 2.0, 5.0, 15.0)
 
 
 def twiml(body: str = EMPTY_TWIML, status: int = 200) -> HTTPResponse:
@@ -142,21 +146,48 @@ class TwilioSmsInput(InputChannel):
             if not twilio_signature_valid(request, self.settings.twilio_auth_token, self.settings.public_base_url):
                 return response.text("forbidden", status=403)
             status = form_value(request, "MessageStatus")
-            if status in REPORTED_STATUSES:
-                try:
-                    await self.case_system.record_sms_status(
-                        provider_id=form_value(request, "MessageSid"),
-                        status=status,
-                        error_code=form_value(request, "ErrorCode") or None,
-                        caller=Caller(conversation_id="sms-delivery", channel="sms", purpose="sms_delivery_status"),
-                    )
-                except CaseSystemRejected as rejected:
-                    log.info("sms status callback not recorded: %s", rejected.code)
-                except CaseSystemUnavailable:
-                    return response.text("try again", status=503)  # Twilio does not retry, but says so
-            return twiml()
+            if status not in REPORTED_STATUSES:
+                return twiml()
+            return await self._delivery_report(
+                {
+                    "provider_id": form_value(request, "MessageSid"),
+                    "status": status,
+                    "error_code": form_value(request, "ErrorCode") or None,
+                }
+            )
 
         return hook
+
+    async def _delivery_report(self, report: dict[str, Any]) -> HTTPResponse:
+        try:
+            await self._record_status(report)
+        except CaseSystemRejected as rejected:
+            if rejected.code != "message_not_found":
+                log.info("sms status callback not recorded: %s", rejected.code)
+            else:
+                # The report came before the backoffice recorded Twilio's answer to the send.
+                self._spawn(self._record_status_later(report))
+        except CaseSystemUnavailable:
+            return response.text("try again", status=503)  # Twilio does not retry, but says so
+        return twiml()
+
+    async def _record_status(self, report: dict[str, Any]) -> None:
+        caller = Caller(conversation_id="sms-delivery", channel="sms", purpose="sms_delivery_status")
+        await self.case_system.record_sms_status(**report, caller=caller)
+
+    async def _record_status_later(self, report: dict[str, Any]) -> None:
+        for delay in STATUS_RETRY_SECONDS:
+            await asyncio.sleep(delay)
+            try:
+                await self._record_status(report)
+                return
+            except CaseSystemRejected as rejected:
+                if rejected.code != "message_not_found":
+                    log.info("sms status callback not recorded: %s", rejected.code)
+                    return
+            except CaseSystemUnavailable:
+                pass  # tried again below
+        log.warning("sms status callback not recorded: no message with that id after %s s", sum(STATUS_RETRY_SECONDS))
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)

@@ -167,7 +167,7 @@ async def test_a_failed_delivery_report_is_recorded(twilio):
     await replies_to(twilio, phone, 1)
     sid = next(message.sid for message in twilio.fake.messages if message.to == phone)
     # Twilio's answer to the send is recorded a moment after the fake has the message; a report
-    # that came before it would find no message (a limit noted in the README).
+    # that comes before it is recorded only on a later try (tests/bot/channels/test_sms_delivery_reports.py).
     for _ in range(100):
         if twilio.database_rows(f"SELECT id FROM outbound_messages WHERE provider_id = '{sid}'"):
             break
