@@ -172,8 +172,10 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
                 model_file = directory / MODEL_FILE
                 unexpected = set(skops.io.get_untrusted_types(file=model_file)) - TRUSTED_TYPES
                 if unexpected:
-                    # Only scikit-learn's, numpy's and these types are loaded from a model file.
-                    raise ValueError(f"unexpected types in the intent model: {sorted(unexpected)}")
+                    # Only scikit-learn's, numpy's and these types are loaded from a model file; a
+                    # refused model leaves every message to the fallback, so the operator is told.
+                    logger.warning("EnsembleIntentClassifier: model refused, unexpected types %s", sorted(unexpected))
+                    raise ValueError("unexpected types in the intent model")
                 models = skops.io.load(model_file, trusted=sorted(TRUSTED_TYPES))
         except (ValueError, FileNotFoundError) as error:
             logger.debug("EnsembleIntentClassifier: no trained model in '%s' (%s).", resource.name, type(error).__name__)
