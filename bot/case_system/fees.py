@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -68,6 +68,7 @@ class _FeeRules:
     inkassosats: tuple[_SatsEntry, ...]
     notice_fractions: dict[str, Fraction]
     notice_source: str
+    notice_whole_krone: bool  # notice-fee caps rounded to whole kroner (half up) rather than øre
     collection_fee_from: date
     collection_fee_brackets: tuple[_Bracket, ...]
     collection_fee_source: str
@@ -94,6 +95,9 @@ def _rules() -> _FeeRules:
         )
     )
     notices = data["notice_fees"]
+    rounding = notices.get("rounding", "ore")
+    if rounding not in ("ore", "whole_krone"):
+        raise ValueError(f"notice_fees.rounding must be 'ore' or 'whole_krone', not {rounding!r}")
     fractions = {
         name: Fraction(int(notices[name]["numerator"]), int(notices[name]["denominator"]))
         for name in ("reminder_fee", "collection_notice_fee", "payment_demand_fee")
@@ -113,6 +117,7 @@ def _rules() -> _FeeRules:
         inkassosats=sats,
         notice_fractions=fractions,
         notice_source=notices["source"],
+        notice_whole_krone=rounding == "whole_krone",
         collection_fee_from=date.fromisoformat(str(salary["valid_from"])),
         collection_fee_brackets=brackets,
         collection_fee_source=salary["source"],
@@ -140,8 +145,12 @@ def inkassosats(on: date) -> Decimal:
 
 
 def _notice_fee_cap(name: str, on: date) -> Decimal:
-    fraction = _rules().notice_fractions[name]
-    return to_ore(inkassosats(on) * fraction.numerator / fraction.denominator)
+    rules = _rules()
+    fraction = rules.notice_fractions[name]
+    cap = inkassosats(on) * fraction.numerator / fraction.denominator
+    if rules.notice_whole_krone:
+        cap = cap.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return to_ore(cap)
 
 
 def reminder_fee_cap(on: date) -> Decimal:

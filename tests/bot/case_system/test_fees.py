@@ -28,11 +28,19 @@ def test_inkassosats_is_700_kroner_in_2025_and_confirmed():
     assert "juridika.no" in rate.source
 
 
+def test_inkassosats_is_750_kroner_from_2026():
+    """700 kroner through 31 December 2025, 750 kroner from 1 January 2026, each with its source."""
+    assert inkassosats(date(2025, 12, 31)) == D("700")
+    rate = inkassosats_rate(date(2026, 1, 1))
+    assert (rate.amount, rate.provisional) == (D("750"), False)
+    assert "finanstilsynet.no" in rate.source
+
+
 def test_inkassosats_after_the_last_confirmed_date_is_provisional():
-    """No source for a 2026 inkassosats was found: the 700 kroner stays in force (a rate in a
-    regulation applies until amended) but every use of it in 2026 is flagged provisional."""
-    rate = inkassosats_rate(date(2026, 3, 1))
-    assert (rate.amount, rate.provisional) == (D("700"), True)
+    """No figure for 2027 is on record yet: the 750 kroner stays in force (a rate in a regulation
+    applies until amended) but every use of it after 2026 is flagged provisional."""
+    rate = inkassosats_rate(date(2027, 1, 1))
+    assert (rate.amount, rate.provisional) == (D("750"), True)
 
 
 def test_no_inkassosats_before_the_first_entry():
@@ -48,6 +56,16 @@ def test_notice_fee_caps_are_fractions_of_the_inkassosats():
     assert payment_demand_fee_cap(IN_2025) == D("105.00")
 
 
+def test_notice_fee_caps_from_2026_are_rounded_to_whole_kroner():
+    """1/20 × 750 = 37.50 → 38.00; 3/20 × 750 = 112.50 → 113.00 (half up, as the 2026 figures)."""
+    in_2026 = date(2026, 3, 1)
+    assert reminder_fee_cap(in_2026) == D("38.00")
+    assert collection_notice_fee_cap(in_2026) == D("38.00")
+    assert payment_demand_fee_cap(in_2026) == D("113.00")
+    # the notice's own sending day decides: a reminder sent on New Year's Eve 2025 is at 700
+    assert reminder_fee_cap(date(2025, 12, 31)) == D("35.00")
+
+
 @pytest.mark.parametrize(
     "principal, light, heavy",
     [
@@ -55,10 +73,10 @@ def test_notice_fee_caps_are_fractions_of_the_inkassosats():
         ("1.00", "175.00", "350.00"),  # 0.25 / 0.50
         ("500.00", "175.00", "350.00"),  # "t.o.m." 500: the bound is inclusive
         ("500.01", "245.00", "490.00"),  # 0.35 / 0.70
-        ("1199.00", "280.00", "560.00"),  # 0.40 / 0.80 (demo case 100002)
-        ("2450.00", "280.00", "560.00"),  # demo case 100001
+        ("1199.00", "280.00", "560.00"),  # 0.40 / 0.80
+        ("2450.00", "280.00", "560.00"),
         ("2500.01", "560.00", "1120.00"),  # 0.80 / 1.60
-        ("14500.00", "1120.00", "2240.00"),  # 1.60 / 3.20 (demo case 100005)
+        ("14500.00", "1120.00", "2240.00"),  # 1.60 / 3.20
         ("250000.00", "2520.00", "5040.00"),  # 3.60 / 7.20
         ("250000.01", "5040.00", "10080.00"),  # 7.20 / 14.40
     ],
@@ -66,6 +84,23 @@ def test_notice_fee_caps_are_fractions_of_the_inkassosats():
 def test_collection_fee_cap_by_claim_size(principal, light, heavy):
     assert collection_fee_cap(D(principal), IN_2025) == D(light)
     assert collection_fee_cap(D(principal), IN_2025, heavy=True) == D(heavy)
+
+
+@pytest.mark.parametrize(
+    "principal, light, heavy",
+    [
+        # multiple × 750, to the øre (no rounding to kroner is on record for the salær)
+        ("500.00", "187.50", "375.00"),  # 0.25 / 0.50
+        ("1000.00", "262.50", "525.00"),  # 0.35 / 0.70
+        ("2450.00", "300.00", "600.00"),  # 0.40 / 0.80 (demo case 100001)
+        ("14500.00", "1200.00", "2400.00"),  # 1.60 / 3.20 (demo case 100005)
+        ("250000.01", "5400.00", "10800.00"),  # 7.20 / 14.40
+    ],
+)
+def test_collection_fee_cap_in_2026(principal, light, heavy):
+    in_2026 = date(2026, 9, 1)
+    assert collection_fee_cap(D(principal), in_2026) == D(light)
+    assert collection_fee_cap(D(principal), in_2026, heavy=True) == D(heavy)
 
 
 def test_collection_fee_cap_is_raised_by_vat_for_creditors_outside_vat():
@@ -109,15 +144,18 @@ def test_check_fee_over_cap():
     assert (heavy.cap, heavy.over_cap) == (D("560.00"), False)
 
 
-def test_check_fee_in_2026_is_provisional():
-    """Demo case 100001 charges its fees in 2026, where the inkassosats is not confirmed."""
+def test_check_fee_in_2026_is_confirmed_and_at_the_2026_cap():
+    """Demo case 100001 charges its fees in 2026: 38.00 is at the cap, 38.01 above it."""
     check = check_fee(
         LineType.COLLECTION_NOTICE_FEE,
-        D("35.00"),
+        D("38.00"),
         principal=D("2450.00"),
         charged_on=date(2026, 9, 1),
     )
-    assert (check.cap, check.over_cap, check.provisional) == (D("35.00"), False, True)
+    assert (check.cap, check.over_cap, check.provisional) == (D("38.00"), False, False)
+    assert check_fee(
+        LineType.COLLECTION_NOTICE_FEE, D("38.01"), principal=D("2450.00"), charged_on=date(2026, 9, 1)
+    ).over_cap
 
 
 def test_check_fee_refuses_lines_that_are_not_capped_fees():
