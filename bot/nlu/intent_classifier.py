@@ -35,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 
 from bot.nlu.features import dense_sentence_features, sparse_sentence_blocks
+from bot.nlu.model_files import UntrustedModelFile, dump_model, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -151,10 +152,8 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
     # Persistence ----------------------------------------------------------------------------
 
     def _persist(self) -> None:
-        import skops.io
-
         with self._model_storage.write_to(self._resource) as directory:
-            skops.io.dump(self._models, directory / MODEL_FILE)
+            dump_model(self._models, directory / MODEL_FILE)
 
     @classmethod
     def load(
@@ -165,18 +164,13 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "EnsembleIntentClassifier":
-        import skops.io
-
         try:
             with model_storage.read_from(resource) as directory:
-                model_file = directory / MODEL_FILE
-                unexpected = set(skops.io.get_untrusted_types(file=model_file)) - TRUSTED_TYPES
-                if unexpected:
-                    # Only scikit-learn's, numpy's and these types are loaded from a model file; a
-                    # refused model leaves every message to the fallback, so the operator is told.
-                    logger.warning("EnsembleIntentClassifier: model refused, unexpected types %s", sorted(unexpected))
-                    raise ValueError("unexpected types in the intent model")
-                models = skops.io.load(model_file, trusted=sorted(TRUSTED_TYPES))
+                models = load_model(directory / MODEL_FILE, TRUSTED_TYPES)
+        except UntrustedModelFile as error:
+            # A refused model leaves every message to the fallback, so the operator is told.
+            logger.warning("EnsembleIntentClassifier: model refused, %s", error)
+            return cls(config, model_storage, resource)
         except (ValueError, FileNotFoundError) as error:
             logger.debug("EnsembleIntentClassifier: no trained model in '%s' (%s).", resource.name, type(error).__name__)
             return cls(config, model_storage, resource)

@@ -44,6 +44,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.features import sentence_features
+from bot.nlu.model_files import UntrustedModelFile, dump_model, load_model
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +119,8 @@ class LinearResponseSelector(GraphComponent):
         return self._resource
 
     def _persist(self) -> None:
-        import skops.io
-
         with self._model_storage.write_to(self._resource) as directory:
-            skops.io.dump(self._classifier, directory / MODEL_FILE)
+            dump_model(self._classifier, directory / MODEL_FILE)
             (directory / RESPONSES_FILE).write_text(json.dumps(self._responses, ensure_ascii=False))
 
     @classmethod
@@ -133,16 +132,16 @@ class LinearResponseSelector(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> "LinearResponseSelector":
-        import skops.io
-
         try:
             with model_storage.read_from(resource) as directory:
-                model_file = directory / MODEL_FILE
-                # Only the types scikit-learn's logistic regression is made of are trusted.
-                classifier = skops.io.load(model_file, trusted=skops.io.get_untrusted_types(file=model_file))
+                # Only scikit-learn's and numpy's types are trusted in the file.
+                classifier = load_model(directory / MODEL_FILE)
                 if not isinstance(classifier, LogisticRegression):
-                    raise ValueError(f"unexpected model type {type(classifier).__name__}")
+                    raise UntrustedModelFile([type(classifier).__name__])
                 responses = json.loads((directory / RESPONSES_FILE).read_text())
+        except UntrustedModelFile as error:
+            logger.warning("LinearResponseSelector: model refused, %s", error)
+            return cls(config, model_storage, resource)
         except (ValueError, FileNotFoundError):
             logger.debug("LinearResponseSelector: no trained model in '%s'.", resource.name)
             return cls(config, model_storage, resource)
