@@ -33,6 +33,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
+from sklearn.utils.extmath import softmax
 
 from bot.nlu.features import dense_sentence_features, sparse_sentence_blocks
 from bot.nlu.model_files import UntrustedModelFile, dump_model, load_model
@@ -84,6 +85,8 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
         self._models = models
         self._intent_of_class: Optional[np.ndarray] = None
         self._intents: Optional[np.ndarray] = None
+        self._weights: Optional[np.ndarray] = None
+        self._block_starts: Optional[np.ndarray] = None
         if models:
             self._index_classes()
 
@@ -145,6 +148,13 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
         classes = self._models["linear"].classes_
         if list(classes) != list(self._models["svm"].classes_):
             raise ValueError("EnsembleIntentClassifier: the two models know different classes")
+        linear = self._models["linear"]
+        # Weights per feature (features x classes), for scoring one message without building its
+        # whole tf-idf row (`_linear_probabilities`); only for a multinomial model (more than two
+        # classes, the lbfgs solver of `train`), whose probabilities are a softmax of the scores.
+        multinomial = len(linear.classes_) > 2 and linear.solver != "liblinear" and linear.multi_class in ("auto", "multinomial")
+        self._weights = np.ascontiguousarray(linear.coef_.T) if multinomial else None
+        self._block_starts = np.cumsum([0] + [len(idf.idf_) for idf in self._models["idf"]])
         # `privacy/retention` -> `privacy`: the intent each trained class belongs to.
         self._intent_of_class = np.array([str(name).split("/")[0] for name in classes])
         self._intents = np.unique(self._intent_of_class)
@@ -178,12 +188,31 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
 
     # Prediction -----------------------------------------------------------------------------
 
+    def _linear_probabilities(self, messages: List[Message], embeddings: np.ndarray) -> np.ndarray:
+        """The logistic regression's class probabilities, the same as its `predict_proba` on
+        `_linear_rows`, computed from each message's few non-zero counts: building the sparse
+        tf-idf row took about 1 ms of a 15 ms parse, scoring it this way takes a tenth of that."""
+        linear = self._models["linear"]
+        if self._weights is None:
+            return linear.predict_proba(self._linear_rows(messages, embeddings))
+        dense_weights = self._weights[self._block_starts[-1] :]
+        scores = embeddings * self._config["embedding_weight"] @ dense_weights + linear.intercept_
+        for row, message in enumerate(messages):
+            for block, (counts, idf) in enumerate(zip(sparse_sentence_blocks(message), self._models["idf"])):
+                counts = counts.tocsr()
+                if counts.nnz == 0:
+                    continue
+                # sublinear tf-idf with l2 norm, as TfidfTransformer(sublinear_tf=True) computes it
+                weights = (1.0 + np.log(counts.data)) * idf.idf_[counts.indices]
+                weights /= np.linalg.norm(weights)
+                scores[row] += weights @ self._weights[self._block_starts[block] + counts.indices]
+        return softmax(scores)
+
     def predict_intents(self, messages: List[Message]) -> np.ndarray:
         """Probability of each intent (columns in the order of `intents`) for each message."""
         embeddings = self._embeddings(messages)
         per_class = (
-            self._models["linear"].predict_proba(self._linear_rows(messages, embeddings))
-            + self._models["svm"].predict_proba(embeddings)
+            self._linear_probabilities(messages, embeddings) + self._models["svm"].predict_proba(embeddings)
         ) / 2
         return np.stack([per_class[:, self._intent_of_class == intent].sum(axis=1) for intent in self._intents], axis=1)
 

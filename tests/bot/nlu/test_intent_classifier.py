@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -112,3 +113,14 @@ def test_an_untrained_classifier_answers_no_intent(tmp_path) -> None:
     untrained = EnsembleIntentClassifier.load({}, storage, Resource("missing"), context)
     (message,) = untrained.process([Message(data={"text": "hei"})])
     assert message.get("intent") == {"name": None, "confidence": 0.0}
+
+
+def test_the_fast_linear_scores_equal_scikit_learns(trained) -> None:
+    """Scoring a message from its few counts gives what predict_proba gives on the full tf-idf row,
+    also for a text with words the model never saw."""
+    classifier, featurized, _ = trained
+    messages = [featurized(text) for text in [*QUESTIONS, "zzqx blørp", "?"]]
+    embeddings = classifier._embeddings(messages)
+    expected = classifier._models["linear"].predict_proba(classifier._linear_rows(messages, embeddings))
+    assert classifier._weights is not None  # the fast path is the one taken
+    np.testing.assert_allclose(classifier._linear_probabilities(messages, embeddings), expected, rtol=1e-9, atol=1e-12)
