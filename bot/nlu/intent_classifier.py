@@ -150,10 +150,12 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
             raise ValueError("EnsembleIntentClassifier: the two models know different classes")
         linear = self._models["linear"]
         # Weights per feature (features x classes), for scoring one message without building its
-        # whole tf-idf row (`_linear_probabilities`); only for a multinomial model (more than two
-        # classes, the lbfgs solver of `train`), whose probabilities are a softmax of the scores.
+        # whole tf-idf row (`_linear_probabilities`). That shortcut computes exactly what
+        # scikit-learn would only for a multinomial model (more than two classes, not liblinear:
+        # a softmax of the scores) on sublinear, l2-normed tf-idf, which is what `train` fits.
         multinomial = len(linear.classes_) > 2 and linear.solver != "liblinear" and linear.multi_class in ("auto", "multinomial")
-        self._weights = np.ascontiguousarray(linear.coef_.T) if multinomial else None
+        sublinear_l2 = all(idf.sublinear_tf and idf.use_idf and idf.norm == "l2" for idf in self._models["idf"])
+        self._weights = np.ascontiguousarray(linear.coef_.T) if multinomial and sublinear_l2 else None
         self._block_starts = np.cumsum([0] + [len(idf.idf_) for idf in self._models["idf"]])
         # `privacy/retention` -> `privacy`: the intent each trained class belongs to.
         self._intent_of_class = np.array([str(name).split("/")[0] for name in classes])
