@@ -59,7 +59,7 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            "linear_C": 10.0,
+            "linear_C": 30.0,
             "linear_max_iter": 500,
             # Weight of the (unit-length) e5 embedding beside the tf-idf rows of the linear model.
             "embedding_weight": 3.0,
