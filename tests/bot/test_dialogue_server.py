@@ -40,3 +40,31 @@ def test_unknown_event_names_behave_as_in_rasa() -> None:
     assert resolve_event_class("no-such-event", default=Event) is Event
     with pytest.raises(ValueError):
         resolve_event_class("no-such-event")
+
+
+def test_the_empty_domain_check_answers_as_rasa_does() -> None:
+    from rasa.shared.core.domain import Domain
+
+    from bot.dialogue_server import domain_is_empty
+
+    rasa_is_empty = Domain.is_empty  # install() is not called in the test process
+    empty, with_intent = Domain.empty(), Domain.from_dict({"intents": ["greet"]})
+    assert domain_is_empty(empty) is rasa_is_empty(empty) is True
+    assert domain_is_empty(with_intent) is rasa_is_empty(with_intent) is False
+
+
+def test_blas_runs_on_one_thread_unless_the_operator_says_otherwise(monkeypatch) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from bot.dialogue_server import limit_blas_threads
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    with threadpool_limits(limits=None):  # restores the thread counts afterwards
+        limit_blas_threads()
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    with threadpool_limits(limits=2, user_api="blas"):
+        limit_blas_threads()
+        assert all(pool["num_threads"] == 2 for pool in threadpool_info() if pool["user_api"] == "blas")
