@@ -9,8 +9,8 @@ Both are trained on the retrieval sub-intents (`privacy/retention`, `privacy/sha
 than on `privacy` as one class, because questions about twelve different parts of the privacy
 notice do not form one compact group; their probabilities are summed back into `privacy`, the
 intent Rasa Core sees. In 5-fold cross-validation over our data each step took intent macro F1
-up (README, "Understanding debtors"); both models together predict in about 2 ms, most of it
-in the SVM (about 1.4 ms).
+up (README, "Understanding debtors"); both models together predict in 1.5 to 2 ms a message,
+most of it in the SVM.
 
 Output is Rasa's usual `intent` and `intent_ranking`; an empty message gets no intent, which the
 FallbackClassifier turns into `nlu_fallback`.
