@@ -49,3 +49,38 @@ def test_messages_without_text_are_left_alone(featurizer) -> None:
 def test_scale_must_be_positive() -> None:
     with pytest.raises(ValueError):
         E5SentenceFeaturizer.validate_config({"scale": 0})
+
+
+LONG_MESSAGE = (
+    "Hei, jeg fikk et brev fra dere om et krav på strømregningen min fra i fjor, og jeg skjønner ikke "
+    "hvorfor beløpet har blitt så mye høyere enn det var. Jeg har mistet jobben og har lite penger. "
+) * 10
+
+
+@pytest.mark.parametrize("text", [LONG_MESSAGE, "ø" * 3000, "x" * 2000, "https://example.com/a?b=c " * 80])
+def test_a_long_message_is_embedded_as_its_first_tokens(featurizer, text: str) -> None:
+    start = featurizer.within_token_limit(text)
+    assert text.startswith(start) and len(start) < len(text)
+    assert featurizer._model.token_count(start, True) <= 64
+    # the cut is no shorter than it has to be (one more character would not fit, or the character cap)
+    assert len(start) == 4 * 64 or featurizer._model.token_count(text[: len(start) + 1], True) > 64
+    np.testing.assert_allclose(sentence_vector(featurizer, text), sentence_vector(featurizer, start), rtol=1e-5)
+
+
+def test_every_training_and_held_out_sentence_is_embedded_whole(featurizer) -> None:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from bot.config import REPO_ROOT
+
+    texts = [
+        example.get("text")
+        for source in (REPO_ROOT / "data" / "nlu", REPO_ROOT / "tests" / "nlu" / "holdout.yml")
+        for example in load_data(str(source)).training_examples
+    ]
+    assert len(texts) > 3000
+    assert [text for text in texts if featurizer.within_token_limit(text) != text] == []
+
+
+def test_max_tokens_must_leave_room_for_the_message() -> None:
+    with pytest.raises(ValueError):
+        E5SentenceFeaturizer.validate_config({"scale": 30.0, "max_tokens": 5})
