@@ -178,11 +178,25 @@ class ActionQuotePaymentPlan(Action):
         return await offer_plan(dispatcher, tracker)
 
 
+# Accepting a plan binds the debtor. A "yes" read with less confidence than this ("jø", "øk": 0.6)
+# is asked again with buttons; "ja", "ja takk", "ok" and "ja, det høres bra ut" come at 0.75-0.98,
+# a pressed button at 1.0.
+MIN_CONFIDENCE_TO_ACCEPT = 0.7
+
+
+def unsure_yes(tracker: Tracker) -> bool:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name") == "affirm" and float(intent.get("confidence", 1.0)) < MIN_CONFIDENCE_TO_ACCEPT
+
+
 class ActionCreatePaymentPlan(Action):
     def name(self) -> str:
         return "action_create_payment_plan"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if unsure_yes(tracker):
+            dispatcher.utter_message(response="utter_ask_accept_plan_clearly")
+            return []  # the offer stands: the next yes or no answers it
         case_number = tracker.get_slot("verified_case_number")
         terms = tracker.get_slot("plan_terms")
         language = language_of(tracker)

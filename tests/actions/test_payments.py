@@ -64,6 +64,25 @@ async def test_accepting_creates_the_plan_once_and_says_its_schedule(client: Cas
     assert "utter_plan_sms_queued" in responses(dispatcher) and slots["payment_flow"] is None
 
 
+async def test_an_unsure_yes_is_asked_again_and_only_a_clear_one_creates_the_plan(client: CaseSystemClient):
+    _, offered = await run(ActionQuotePaymentPlan(), {**OLA, "months": 6})
+    offer = {**OLA, "payment_flow": "plan_offered", "plan_terms": offered["plan_terms"]}
+
+    unsure = make_tracker(offer, text="jø")
+    unsure.latest_message["intent"] = {"name": "affirm", "confidence": 0.6}
+    dispatcher = CollectingDispatcher()
+    assert await ActionCreatePaymentPlan().run(dispatcher, unsure, {}) == []  # the offer stands
+    assert responses(dispatcher) == ["utter_ask_accept_plan_clearly"]
+    assert await client.list_payment_plans("100003", caller=CALLER) == []
+
+    sure = make_tracker(offer, text="ja takk")
+    sure.latest_message["intent"] = {"name": "affirm", "confidence": 0.96}
+    dispatcher = CollectingDispatcher()
+    await ActionCreatePaymentPlan().run(dispatcher, sure, {})
+    assert "utter_plan_created" in responses(dispatcher)
+    assert len(await client.list_payment_plans("100003", caller=CALLER)) == 1
+
+
 async def test_an_active_plan_is_shown_instead_of_a_second(client: CaseSystemClient):
     _, offered = await run(ActionQuotePaymentPlan(), {**OLA, "months": 6})
     await run(ActionCreatePaymentPlan(), {**OLA, "plan_terms": offered["plan_terms"]})
