@@ -30,7 +30,7 @@ class SequentialGraphRunner(DaskGraphRunner):
         """The nodes the targets depend on, each after the nodes it needs."""
         if targets not in self._steps_by_targets:
             nodes = self._graph_schema.nodes
-            order: List[Text] = []
+            order: Dict[Text, None] = {}  # insertion-ordered set
 
             def visit(name: Text) -> None:
                 # Names that are not nodes are the run's inputs (placeholders such as __message__).
@@ -38,7 +38,7 @@ class SequentialGraphRunner(DaskGraphRunner):
                     return
                 for needed in nodes[name].needs.values():
                     visit(needed)
-                order.append(name)
+                order[name] = None
 
             for target in targets:
                 visit(target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jsonschema
+import psutil
 import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import Event
@@ -47,7 +48,9 @@ def test_the_empty_domain_check_answers_as_rasa_does() -> None:
 
     from bot.dialogue_server import domain_is_empty
 
-    rasa_is_empty = Domain.is_empty  # install() is not called in the test process
+    def rasa_is_empty(domain: Domain) -> bool:  # Rasa 3.6's definition, whatever install() replaced
+        return domain.as_dict() == Domain.from_dict({}).as_dict()
+
     empty, with_intent = Domain.empty(), Domain.from_dict({"intents": ["greet"]})
     assert domain_is_empty(empty) is rasa_is_empty(empty) is True
     assert domain_is_empty(with_intent) is rasa_is_empty(with_intent) is False
@@ -66,5 +69,7 @@ def test_blas_runs_on_one_thread_unless_the_operator_says_otherwise(monkeypatch)
 
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     with threadpool_limits(limits=2, user_api="blas"):
+        before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
         limit_blas_threads()
-        assert all(pool["num_threads"] == 2 for pool in threadpool_info() if pool["user_api"] == "blas")
+        assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
+        assert max(before) > 1 or psutil.cpu_count() == 1  # on one core there is nothing to tell apart
