@@ -65,12 +65,19 @@ class Settings:
     voice_transfer_queue: str = env("VOICE_TRANSFER_QUEUE", "caseworkers")
     voice_reply_timeout_seconds: float = env("VOICE_REPLY_TIMEOUT_SECONDS", 4.0)  # then "one moment" and poll
 
+    # The REST channel (/webhooks/rest/webhook): open on loopback for tests and integrations;
+    # production sets a token or switches it off.
+    rest_channel_enabled: bool = env("REST_CHANNEL_ENABLED", True)
+    rest_channel_token: str = env("REST_CHANNEL_TOKEN", "", secret=True)
+
     # Behaviour.
     demo_mode: bool = env("DEMO_MODE", True)  # demo data and synthetic identity numbers (month + 80)
     log_level: str = env("LOG_LEVEL", "INFO")
     max_verification_failures: int = env("MAX_VERIFICATION_FAILURES", 3)
     verification_lock_minutes: int = env("VERIFICATION_LOCK_MINUTES", 30)
     case_api_timeout_seconds: float = env("CASE_API_TIMEOUT_SECONDS", 5.0)
+    # Longer than one case-system call, so that an action can still say the case system is down.
+    action_timeout_seconds: float = env("ACTION_TIMEOUT_SECONDS", 8.0)
 
     # Payment plan and postponement policy defaults (a creditor may override them in
     # bot/case_system/data/payment_plan_policy.yml). Whole kroner and days, never floats.

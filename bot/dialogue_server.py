@@ -15,23 +15,46 @@
 - BLAS runs on one thread. The NLU models multiply one message's vectors at a time, far too
   little work to share, while OpenBLAS's idle threads spin on the cores the e5 embedding needs:
   one thread took about 1.5 ms off every parse here. An explicit `OPENBLAS_NUM_THREADS` wins.
+
+And what it adds around Rasa:
+- The API token is read from `RASA_API_TOKEN` in the environment, never from the command line
+  (which `ps` shows to every user of the machine).
+- `GET /health` answers 200 without a token once the model is loaded (503 before): the runner's
+  check that the process can serve.
+- A custom action that gets no answer from the action server within `ACTION_TIMEOUT_SECONDS`
+  (Rasa waits up to 5 minutes) ends the turn with `utter_assistant_unavailable`, so the debtor
+  hears within seconds that something is wrong instead of waiting in silence.
+- Log records carry no message text, whoever writes them (bot.logs).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sys
 from functools import lru_cache
-from typing import Any, Dict, Optional, Text, Type
+from typing import Any, Dict, List, Mapping, Optional, Text, Type
 
 import jsonschema
 import rasa.core.processor
-from rasa.core.actions.action import RemoteAction
+import rasa.core.run
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, FollowupAction
+from rasa.shared.exceptions import RasaException
+from sanic import Sanic, response
+from sanic.request import Request
 
+from bot.config import load_settings
 from bot.graph_runner import SequentialGraphRunner
+from bot.logs import configure_rasa_logging, route_library_loggers
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 @lru_cache(maxsize=1)
@@ -85,11 +108,67 @@ def limit_blas_threads() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+_run_remote_action = RemoteAction.run
+
+
+def with_time_limit(seconds: float, agency_phone: str):
+    """RemoteAction.run, ending the turn with an apology when the action server does not answer
+    in `seconds` or cannot be reached. A rejection (a form's validation) passes through as it is."""
+
+    async def run(self: RemoteAction, output_channel, nlg, tracker, domain) -> List[Event]:
+        try:
+            return await asyncio.wait_for(_run_remote_action(self, output_channel, nlg, tracker, domain), seconds)
+        except ActionExecutionRejection:
+            raise
+        except (asyncio.TimeoutError, RasaException) as error:
+            log.warning(
+                "custom action not run: the action server did not answer",
+                extra={"fields": {"action": self.name(), "error": type(error).__name__}},
+            )
+        apology = await nlg.generate(UNAVAILABLE_RESPONSE, tracker, output_channel.name(), agency_phone=agency_phone)
+        events: List[Event] = [create_bot_utterance(apology)] if apology else []
+        # The turn ends here: the policies would otherwise go on as if the action had run.
+        return events + [FollowupAction("action_listen")]
+
+    return run
+
+
+async def health(request: Request) -> response.HTTPResponse:
+    agent = getattr(request.app.ctx, "agent", None)
+    ready = agent is not None and agent.is_ready()
+    return response.json({"status": "ok" if ready else "loading"}, status=200 if ready else 503)
+
+
+_configure_app = rasa.core.run.configure_app
+
+
+def configure_app(*args: Any, **kwargs: Any) -> Sanic:
+    app = _configure_app(*args, **kwargs)
+    app.add_route(health, "/health", methods=["GET"], name="debtbot_health")
+    # Messages far over any channel's limit are refused before they are read (413).
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    route_library_loggers()  # Sanic gave its loggers handlers of their own when it made the app
+    return app
+
+
+def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
+    """Rasa's command line: `argv`, with the API token from RASA_API_TOKEN when the API is on."""
+    token = environ.get("RASA_API_TOKEN", "")
+    if token and "--enable-api" in argv and not any(arg.startswith("--auth-token") for arg in argv):
+        # One argument with "=": a generated token may start with "-".
+        return [*argv, f"--auth-token={token}"]
+    return list(argv)
+
+
 def install() -> None:
+    settings = load_settings()
     RemoteAction._validate_action_result = validate_action_result
+    RemoteAction.run = with_time_limit(settings.action_timeout_seconds, settings.agency_phone)
     Event.resolve_by_type = staticmethod(resolve_event_class)
     Domain.is_empty = domain_is_empty
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # the runner the agent loads a model with
+    rasa.core.run.configure_app = configure_app
+    configure_rasa_logging()
     limit_blas_threads()
 
 
@@ -97,7 +176,7 @@ def main() -> None:
     install()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *sys.argv[1:]]
+    sys.argv = ["rasa", *rasa_arguments(sys.argv[1:], os.environ)]
     rasa_main()
 
 
