@@ -33,6 +33,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Text, Type
 
@@ -42,7 +43,7 @@ import rasa.core.run
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, FollowupAction
+from rasa.shared.core.events import BotUttered, Event, FollowupAction
 from rasa.shared.exceptions import RasaException
 from sanic import Sanic, response
 from sanic.request import Request
@@ -109,6 +110,10 @@ def limit_blas_threads() -> None:
 
 
 _run_remote_action = RemoteAction.run
+# After the action server failed to answer, further calls for this long end at once instead of
+# each waiting its time limit again (a turn may run several custom actions).
+FAIL_FAST_SECONDS = 10.0
+_action_server_unanswered_until = 0.0
 
 
 def with_time_limit(seconds: float, agency_phone: str):
@@ -116,21 +121,38 @@ def with_time_limit(seconds: float, agency_phone: str):
     in `seconds` or cannot be reached. A rejection (a form's validation) passes through as it is."""
 
     async def run(self: RemoteAction, output_channel, nlg, tracker, domain) -> List[Event]:
-        try:
-            return await asyncio.wait_for(_run_remote_action(self, output_channel, nlg, tracker, domain), seconds)
-        except ActionExecutionRejection:
-            raise
-        except (asyncio.TimeoutError, RasaException) as error:
-            log.warning(
-                "custom action not run: the action server did not answer",
-                extra={"fields": {"action": self.name(), "error": type(error).__name__}},
-            )
-        apology = await nlg.generate(UNAVAILABLE_RESPONSE, tracker, output_channel.name(), agency_phone=agency_phone)
-        events: List[Event] = [create_bot_utterance(apology)] if apology else []
+        global _action_server_unanswered_until
+        if time.monotonic() >= _action_server_unanswered_until:
+            try:
+                return await asyncio.wait_for(_run_remote_action(self, output_channel, nlg, tracker, domain), seconds)
+            except ActionExecutionRejection:
+                raise
+            except (asyncio.TimeoutError, RasaException) as error:
+                _action_server_unanswered_until = time.monotonic() + FAIL_FAST_SECONDS
+                log.warning(
+                    "custom action not run: the action server did not answer",
+                    extra={"fields": {"action": self.name(), "error": type(error).__name__}},
+                )
+        events: List[Event] = []
+        if not _apologised_lately(tracker):
+            apology = await nlg.generate(UNAVAILABLE_RESPONSE, tracker, output_channel.name(), agency_phone=agency_phone)
+            if apology:
+                events.append(create_bot_utterance({**apology, "utter_action": UNAVAILABLE_RESPONSE}))
         # The turn ends here: the policies would otherwise go on as if the action had run.
         return events + [FollowupAction("action_listen")]
 
     return run
+
+
+def _apologised_lately(tracker) -> bool:
+    """Whether this turn (or the session start before it) already said the apology."""
+    since = time.time() - FAIL_FAST_SECONDS
+    for event in reversed(tracker.events):
+        if event.timestamp < since:
+            return False
+        if isinstance(event, BotUttered) and event.metadata.get("utter_action") == UNAVAILABLE_RESPONSE:
+            return True
+    return False
 
 
 async def health(request: Request) -> response.HTTPResponse:

@@ -54,15 +54,21 @@ def isolated_settings(root: Path, **overrides: str) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def stack_settings(tmp_path_factory) -> Settings:
-    return isolated_settings(tmp_path_factory.mktemp("stack"))
+def stack_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("stack")
 
 
 @pytest.fixture(scope="session")
-async def running_stack(stack_settings: Settings):
+def stack_settings(stack_root: Path) -> Settings:
+    return isolated_settings(stack_root)
+
+
+@pytest.fixture(scope="session")
+async def running_stack(stack_settings: Settings, stack_root: Path):
+    """The shared stack; each process's output is in `stack.log_dir` (<name>.log)."""
     train_model(stack_settings)
     await prepare_case_system(stack_settings)
-    stack = Stack(stack_settings, quiet=True)
+    stack = Stack(stack_settings, log_dir=stack_root / "logs")
     await stack.start()
     try:
         await stack.wait_healthy(timeout_seconds=180)
