@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Files made by any command (databases, logs, .env) are the operator's alone.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

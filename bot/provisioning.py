@@ -124,6 +124,7 @@ async def prepare_case_system(settings: Settings, *, with_demo_data: bool = True
     from bot.case_system.demo_data import load_demo_data
 
     await asyncio.to_thread(upgrade_database, settings.database_url)
+    restrict_sqlite_file(settings.database_url)
     if not with_demo_data:
         return False
     engine = create_engine(settings)
@@ -132,6 +133,18 @@ async def prepare_case_system(settings: Settings, *, with_demo_data: bool = True
             return await load_demo_data(session, settings)
     finally:
         await engine.dispose()
+
+
+def restrict_sqlite_file(url: str) -> None:
+    """Makes an SQLite database (and its journal files) readable by its owner only: it holds
+    personal data. Other databases control their access themselves."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return
+    database = Path(url[len(prefix) :])
+    for path in (database, *(database.with_name(database.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        if path.exists():
+            path.chmod(0o600)
 
 
 def setup(*, train: bool = True) -> Settings:

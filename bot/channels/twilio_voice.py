@@ -43,6 +43,7 @@ from bot.channels.common import (
     twilio_signature_valid,
 )
 from bot.channels.conversation_ids import voice_conversation_id
+from bot.channels.limits import MAX_MESSAGE_CHARACTERS, TOO_LONG_RESPONSE, too_long
 from bot.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,10 @@ class TwilioVoiceInput(InputChannel):
             if not digits and not speech:
                 return await self._silence(agent, sender_id, 1)
             text = digits or speech
+            if too_long(text):
+                tracker = await tracker_of(agent, sender_id)
+                prompt = Reply(text=await render(agent, tracker, TOO_LONG_RESPONSE, CHANNEL, max_characters=MAX_MESSAGE_CHARACTERS))
+                return self._gather_twiml([prompt], tracker, agent, silence_count=0, choices=[])
             if digits:
                 text = choice_payload(await tracker_of(agent, sender_id), digits) or digits
             return await self._turn(agent, sender_id, text, on_new_message)

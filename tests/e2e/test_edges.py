@@ -8,7 +8,9 @@ import asyncio
 import os
 import re
 import signal
+import stat
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -82,3 +84,12 @@ async def test_a_hung_action_server_gets_the_debtor_an_apology_within_seconds(ru
     finally:
         os.kill(pid, signal.SIGCONT)
     await running_stack.wait_healthy(timeout_seconds=120)
+
+
+def test_the_databases_are_private_and_the_logs_group_readable(running_stack, stack_settings) -> None:
+    for url in (stack_settings.database_url, stack_settings.tracker_store_url):
+        database = Path(url.removeprefix("sqlite:///"))
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600, database.name
+    logs = sorted(running_stack.log_dir.glob("*.log"))
+    assert [path.name for path in logs] == ["actions.log", "backoffice.log", "dialogue.log"]
+    assert {stat.S_IMODE(path.stat().st_mode) for path in logs} == {0o640}

@@ -89,7 +89,8 @@ async def test_speech_and_keypad_both_reach_the_dialogue_and_verify_kari(twilio)
     assert money(case["balance"], "nb") in spoken(answer)
     events = await twilio.tracker_events(f"voice-{call_sid}")
     user_texts = [event["text"] for event in events if event["event"] == "user"]
-    assert user_texts[-3:] == ["Hva skylder jeg?", "100001", "14031985"]
+    # The birth date served verification and is not kept (bot/tracker_store.py).
+    assert user_texts[-3:] == ["Hva skylder jeg?", "100001", "[fødselsdato fjernet]"]
     # Caller ID is not passed to the dialogue: no message carries the number.
     assert all("sender_phone" not in (event.get("metadata") or {}) for event in events if event["event"] == "user")
 
@@ -133,3 +134,12 @@ async def test_an_english_caller_is_listened_to_and_answered_in_english(twilio):
     assert gather.get("language") == "en-US"
     assert all(say.get("voice") == twilio.settings.voice_name_en for say in gather.iter("Say"))
     assert "English" in spoken(answer)
+
+
+async def test_speech_over_the_length_limit_is_answered_and_never_reaches_the_dialogue(twilio):
+    call_sid = new_call_sid()
+    await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    answer = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="hva skylder jeg " * 200)
+    assert "for lang" in spoken(answer) and answer.find("Gather") is not None
+    events = await twilio.tracker_events(f"voice-{call_sid}")
+    assert not any("skylder" in (event.get("text") or "") for event in events if event["event"] == "user")
