@@ -488,16 +488,19 @@ class AuditEvent(Base):
 
 
 class VerificationLock(Base):
-    """Failed identity checks per case number *as typed*, whether or not such a case exists.
+    """Identity-check attempts per subject: a case number *as typed*, and the debtor it belongs to.
 
-    Keying by the typed number means a lock (or its absence) reveals nothing about which case
-    numbers exist.
+    `subject` is `case:<number>` for every attempt, whether or not such a case exists, so a lock (or
+    its absence) reveals nothing about which case numbers exist; and `debtor:<id>` when the typed
+    number is one of a debtor's cases, so that spreading guesses over a debtor's cases gains nothing.
+    `attempt_count` counts the attempts reserved since the last success or expired lock, including
+    those still being checked and those refused unchecked while locked (verification.py).
     """
 
     __tablename__ = "verification_locks"
 
-    case_number = sa.Column(sa.String(8), primary_key=True)
-    failure_count = sa.Column(sa.Integer, nullable=False, default=0)
+    subject = sa.Column(sa.String(40), primary_key=True)
+    attempt_count = sa.Column(sa.Integer, nullable=False, default=0)
     locked_until = sa.Column(UTCDateTime())
     updated_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
 

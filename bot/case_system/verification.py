@@ -3,12 +3,33 @@
 Rules (ARCHITECTURE.md, "Identity verification"):
 - A refusal looks the same whether the case is unknown, a factor is wrong or, on SMS, the sender
   number does not match, so callers cannot learn which case numbers exist.
-- Failures are counted per case number as typed; after `max_verification_failures` the number is
-  locked for `verification_lock_minutes`, also when no such case exists.
-- Every attempt is audited with its outcome, never with the values tried.
+- Attempts are counted per case number as typed, also when no such case exists, and per debtor
+  when the number is one of a debtor's cases. Within a lock window at most
+  `max_verification_failures` attempts per subject have their factors compared; the attempt that
+  reaches the limit locks the subject for `verification_lock_minutes`. Locking one of a debtor's
+  cases therefore locks verification through all of them.
+- Every attempt is audited with its outcome, never with the values tried: `verified`, `refused`
+  (checked: a wrong factor or no such case, also when that refusal locked the number and the
+  caller is told `locked`) or `locked` (not checked at all).
 
-Failure counting is one atomic upsert (INSERT ... ON CONFLICT DO UPDATE), so concurrent attempts
-from several conversations, processes or replicas cannot lose an increment.
+Counting and comparing are atomic in the database (not in this process), so parallel attempts
+from several conversations, processes or replicas cannot compare more than the limit:
+
+1. Each attempt first *reserves* a place with one upsert per subject (INSERT ... ON CONFLICT DO
+   UPDATE) that increments the subject's attempt count and returns the new count: within a
+   window no two attempts get the same place. An expired lock starts over at 1; the place that
+   reaches the limit sets `locked_until`.
+2. Only an attempt whose place is within the limit for every subject is compared; the rest are
+   answered `locked` without looking at the factors.
+3. A success resets a subject's count only if the count is still its own place (nobody reserved
+   since) and no lock is active other than the one its own place set, so a success never removes
+   a lock another attempt set and cannot reopen the window while others are guessing. A success
+   that nobody raced starts a new window, as one after a few typos always has.
+
+A failure needs no second write: its place was counted when it was reserved. The reserved rows
+stay locked until the caller commits (PostgreSQL row locks; SQLite's single write lock), so
+attempts on one subject in fact pass one after another; reserving case first and debtor second
+in every attempt means two attempts never wait on each other's rows in opposite order.
 """
 
 from __future__ import annotations
@@ -70,12 +91,29 @@ class VerificationResult:
 
 
 @dataclass(frozen=True)
-class LockState:
-    failure_count: int
+class Reservation:
+    """One attempt's place in a subject's count, and the subject's lock right after reserving it."""
+
+    subject: str
+    number: int  # 1 for the first attempt since the last reset or expired lock
     locked_until: Optional[datetime]
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+    def may_compare(self, *, now: datetime, max_failures: int) -> bool:
+        """Within the limit, and not behind a lock, except the one this very place set."""
+        if self.number > max_failures:
+            return False
+        return not self.is_locked(now) or self.number == max_failures
+
+
+def case_subject(case_number: str) -> str:
+    return f"case:{case_number}"
+
+
+def debtor_subject(debtor_id: int) -> str:
+    return f"debtor:{debtor_id}"
 
 
 def normalise_phone(value: str) -> str:
@@ -98,32 +136,37 @@ async def verify_identity(
     lock_for: timedelta,
     context: audit.AuditContext,
 ) -> VerificationResult:
-    """Check `attempt`, count a failure or reset the count, and audit the outcome.
+    """Reserve the attempt, compare the factors if its place allows, and audit the outcome.
 
-    The caller commits the session.
+    The caller commits the session; until then the reserved rows stay locked for other attempts.
     """
-    state = await lock_state(session, attempt.case_number)
-    if state is not None and state.is_locked(now):
-        result = VerificationResult(Outcome.LOCKED, locked_until=state.locked_until)
+    case = await _case_with_debtor(session, attempt.case_number)
+    subjects = [case_subject(attempt.case_number)]
+    if case is not None:
+        subjects.append(debtor_subject(case.debtor_id))
+    reservations = [
+        await reserve_attempt(session, subject, now=now, max_failures=max_failures, lock_for=lock_for)
+        for subject in subjects
+    ]
+    checked = all(place.may_compare(now=now, max_failures=max_failures) for place in reservations)
+    if checked and case is not None and factors_match(case.debtor, attempt):
+        for place in reservations:
+            await release_attempt(session, place, now=now, max_failures=max_failures)
+        result = VerificationResult(
+            Outcome.VERIFIED,
+            first_name=case.debtor.first_name,
+            language=case.debtor.language.value,
+            case_numbers=tuple(await db.open_case_numbers(session, case.debtor_id)),
+            verified_case_number=case.case_number,
+        )
     else:
-        case = await _case_with_debtor(session, attempt.case_number)
-        if case is not None and factors_match(case.debtor, attempt):
-            await reset_failures(session, attempt.case_number)
-            result = VerificationResult(
-                Outcome.VERIFIED,
-                first_name=case.debtor.first_name,
-                language=case.debtor.language.value,
-                case_numbers=tuple(await db.open_case_numbers(session, case.debtor_id)),
-                verified_case_number=case.case_number,
-            )
+        locks = [place.locked_until for place in reservations if place.is_locked(now)]
+        if locks or not checked:
+            result = VerificationResult(Outcome.LOCKED, locked_until=max(locks, default=None))
         else:
-            state = await register_failure(
-                session, attempt.case_number, now=now, max_failures=max_failures, lock_for=lock_for
-            )
-            if state.is_locked(now):
-                result = VerificationResult(Outcome.LOCKED, locked_until=state.locked_until)
-            else:
-                result = VerificationResult(Outcome.REFUSED)
+            result = VerificationResult(Outcome.REFUSED)
+    # The trail says whether the attempt was checked; the caller's answer does not.
+    audited = Outcome.REFUSED if checked and not result.verified else result.outcome
     audit.record(
         session,
         context,
@@ -131,7 +174,7 @@ async def verify_identity(
         action=AUDIT_ACTION,
         subject_type=AUDIT_SUBJECT,
         subject_id=attempt.case_number,
-        outcome=result.outcome.value,
+        outcome=audited.value,
         channel=attempt.channel.value,
         conversation_id=attempt.conversation_id,
         detail=attempt.method,
@@ -165,32 +208,20 @@ async def _case_with_debtor(session: AsyncSession, case_number: str) -> Optional
     return (await session.execute(query)).scalar_one_or_none()
 
 
-async def lock_state(session: AsyncSession, case_number: str) -> Optional[LockState]:
-    locks = VerificationLock.__table__
-    query = sa.select(locks.c.failure_count, locks.c.locked_until).where(locks.c.case_number == case_number)
-    row = (await session.execute(query)).first()
-    return None if row is None else LockState(row.failure_count, row.locked_until)
-
-
-async def reset_failures(session: AsyncSession, case_number: str) -> None:
-    locks = VerificationLock.__table__
-    await session.execute(sa.delete(locks).where(locks.c.case_number == case_number))
-
-
-async def register_failure(
+async def reserve_attempt(
     session: AsyncSession,
-    case_number: str,
+    subject: str,
     *,
     now: datetime,
     max_failures: int,
     lock_for: timedelta,
-) -> LockState:
-    """Count one failed attempt in a single atomic statement and return the new state.
+) -> Reservation:
+    """Count one attempt on `subject` in a single atomic statement and return its place.
 
     - An expired lock starts a fresh count at 1.
-    - While a lock is active (another attempt locked it after our check) nothing changes, so the
-      count stops at exactly `max_failures`.
-    - Reaching `max_failures` sets `locked_until = now + lock_for`.
+    - While a lock is active the count still grows (so every later place is over the limit) but
+      the lock is neither extended nor shortened.
+    - The place that reaches `max_failures` sets `locked_until = now + lock_for`.
     """
     locks = VerificationLock.__table__
     connection = await session.connection()
@@ -203,20 +234,21 @@ async def register_failure(
     now_param = sa.bindparam("now", now, type_=UTCDateTime())
     until_param = sa.bindparam("until", until, type_=UTCDateTime())
     col = locks.c
-    # In ON CONFLICT DO UPDATE, `col.*` are the values of the row already stored.
+    # In ON CONFLICT DO UPDATE, `col.*` are the values of the row already stored, also in the
+    # SET expressions that follow `attempt_count`'s.
     expired = sa.and_(col.locked_until.isnot(None), col.locked_until <= now_param)
     active = sa.and_(col.locked_until.isnot(None), col.locked_until > now_param)
-    counted = sa.case((expired, 1), (active, col.failure_count), else_=col.failure_count + 1)
+    counted = sa.case((expired, 1), else_=col.attempt_count + 1)
     statement = insert(locks).values(
-        case_number=case_number,
-        failure_count=1,
+        subject=subject,
+        attempt_count=1,
         locked_until=until if max_failures <= 1 else None,
         updated_at=now,
     )
     statement = statement.on_conflict_do_update(
-        index_elements=[col.case_number],
+        index_elements=[col.subject],
         set_={
-            "failure_count": counted,
+            "attempt_count": counted,
             "locked_until": sa.case(
                 (active, col.locked_until), (counted >= max_failures, until_param), else_=sa.null()
             ),
@@ -224,11 +256,30 @@ async def register_failure(
         },
     )
     if dialect == "postgresql":
-        row = (await session.execute(statement.returning(col.failure_count, col.locked_until))).one()
-        return LockState(row.failure_count, row.locked_until)
+        row = (await session.execute(statement.returning(col.attempt_count, col.locked_until))).one()
+        return Reservation(subject, row.attempt_count, row.locked_until)
     # SQLAlchemy 1.4 cannot compile RETURNING for SQLite. The upsert has taken SQLite's single
     # write lock for this transaction, so no other writer can change the row before we read it.
     await session.execute(statement)
-    state = await lock_state(session, case_number)
-    assert state is not None
-    return state
+    query = sa.select(col.attempt_count, col.locked_until).where(col.subject == subject)
+    row = (await session.execute(query)).one()
+    return Reservation(subject, row.attempt_count, row.locked_until)
+
+
+async def release_attempt(
+    session: AsyncSession, place: Reservation, *, now: datetime, max_failures: int
+) -> bool:
+    """After a success, reset the subject's count if nobody reserved since; whether it did.
+
+    The row goes only while its count is still this attempt's place and no lock is active but the
+    one this place set by reaching the limit: a lock set by any later attempt stays.
+    """
+    locks = VerificationLock.__table__
+    col = locks.c
+    now_param = sa.bindparam("now", now, type_=UTCDateTime())
+    statement = sa.delete(locks).where(
+        col.subject == place.subject,
+        col.attempt_count == place.number,
+        sa.or_(col.locked_until.is_(None), col.locked_until <= now_param, col.attempt_count >= max_failures),
+    )
+    return (await session.execute(statement)).rowcount == 1

@@ -222,12 +222,16 @@ class DatabaseProbe:
             return list((await session.execute(sa.select(AuditEvent).order_by(AuditEvent.id))).scalars())
 
     async def lock(self, case_number: str) -> Optional[tuple[int, Optional[datetime]]]:
-        """(failure_count, locked_until) of a case number's verification lock, if any."""
+        """(attempt_count, locked_until) of a typed case number's verification lock, if any."""
+        return await self.subject_lock(f"case:{case_number}")
+
+    async def subject_lock(self, subject: str) -> Optional[tuple[int, Optional[datetime]]]:
+        """(attempt_count, locked_until) of a lock subject (`case:<number>`, `debtor:<id>`), if any."""
         locks = VerificationLock.__table__
-        query = sa.select(locks.c.failure_count, locks.c.locked_until).where(locks.c.case_number == case_number)
+        query = sa.select(locks.c.attempt_count, locks.c.locked_until).where(locks.c.subject == subject)
         async with self._system.engine.connect() as connection:
             row = (await connection.execute(query)).first()
-        return None if row is None else (row.failure_count, row.locked_until)
+        return None if row is None else (row.attempt_count, row.locked_until)
 
 
 @pytest.fixture

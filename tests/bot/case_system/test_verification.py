@@ -125,10 +125,11 @@ async def test_three_failures_lock_the_case_number_for_thirty_minutes(client, au
     assert (status, body) == (200, {"verified": False, "outcome": "locked", "locked_until": timestamp(locked_until)})
     assert await probe.lock("100001") == (3, locked_until)
 
-    # While locked even the right answer is not checked, from any channel or conversation.
+    # While locked even the right answer is not checked, from any channel or conversation. The
+    # attempts are counted, but the lock is neither extended nor lifted.
     for other in (attempt(), attempt(channel="sms", conversation_id="sms:2", phone=KARI["phone"])):
         assert (await post(client, auth, other))[1]["outcome"] == "locked"
-    assert await probe.lock("100001") == (3, locked_until)
+    assert await probe.lock("100001") == (5, locked_until)
 
 
 async def test_unknown_case_numbers_lock_the_same_way(client, auth):
@@ -166,15 +167,16 @@ async def test_success_resets_the_failure_count(client, auth):
 
 async def test_concurrent_failures_are_all_counted_and_stop_at_the_lock(client, auth, probe):
     # Ten attempts at once from ten conversations: no increment may be lost, and once the third
-    # failure locks the case the rest are answered "locked" without counting further.
+    # attempt locks the case the rest are answered "locked" without being compared.
     bodies = [wrong(conversation_id=f"web:parallel-{n}") for n in range(10)]
     answers = await asyncio.gather(*(post(client, auth, body) for body in bodies))
     outcomes = sorted(body["outcome"] for _, body in answers)
     assert outcomes == ["locked"] * 8 + ["refused"] * 2
     count, locked_until = await probe.lock("100001")
-    assert count == 3 and locked_until is not None
+    assert count == 10 and locked_until is not None
     events = [event for event in await probe.audit_events() if event.action == "identity.verify"]
-    assert len(events) == 10
+    # The third was compared and refused (and told "locked"); seven were never compared.
+    assert sorted(event.outcome for event in events) == ["locked"] * 7 + ["refused"] * 3
 
 
 async def test_concurrent_failures_below_the_limit_are_counted_exactly(client_factory, auth, probe_for):
