@@ -192,11 +192,22 @@ async def require_bearer_token(request: web.Request, handler: Handler) -> web.St
     expected = request.app[CASE_SYSTEM].settings.case_api_key
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     # An empty configured key locks the API rather than opening it.
-    if not expected or scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), expected.encode()
-    ):
+    if not expected or scheme.lower() != "bearer" or not _is_the_key(token.strip(), expected):
         raise errors.unauthorized()
     return await handler(request)
+
+
+def _is_the_key(token: str, expected: str) -> bool:
+    """Constant-time comparison of a presented token with the key, whatever bytes were sent.
+
+    aiohttp hands header bytes that are not UTF-8 over as surrogate escapes, which a plain
+    `encode()` refuses; encoding them back gives the bytes received, which simply do not match.
+    """
+    try:
+        presented = token.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte stands for: not the key either
+        return False
+    return hmac.compare_digest(presented, expected.encode("utf-8", "surrogateescape"))
 
 
 @web.middleware
@@ -247,7 +258,22 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise errors.invalid_json() from None
     if not isinstance(value, dict):
         raise errors.invalid_json("The request body must be a JSON object.")
+    if not _is_storable_text(value):
+        raise errors.invalid_json("The request body holds text that is not valid Unicode.")
     return value
+
+
+def _is_storable_text(value: Any) -> bool:
+    """Whether every string in `value` can be written as UTF-8.
+
+    JSON can escape lone surrogates ("\\ud800"); `json.loads` accepts them, but no database
+    driver can store them, so they would fail at the first write instead of at the door.
+    """
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _session(request: web.Request) -> AsyncSession:

@@ -358,10 +358,11 @@ PATHS: dict[str, Any] = {
         "post": {
             "operationId": "verifyIdentity",
             "summary": "Check a debtor's identity: case number plus birth date or national identity number.",
-            "description": "Failed attempts are counted per case number as typed (also for case numbers that do "
-            "not exist); after the configured number of failures (3) the case number is locked for the "
-            "configured time (30 minutes) on every channel. Every attempt is audited without the values tried. "
-            "A malformed factor is answered with 422, audited as rejected_input, and not counted.",
+            "description": "Attempts are counted per case number as typed (also for case numbers that do "
+            "not exist) and per debtor; after the configured number of attempts (3) without a success the case "
+            "number, and every case of its debtor, is locked for the configured time (30 minutes) on every "
+            "channel, also against attempts made at the same moment. Every attempt is audited without the "
+            "values tried. A malformed factor is answered with 422, audited as rejected_input, and not counted.",
             "parameters": AUDIT_HEADERS,
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("VerificationRequest")}}},
             "responses": {
@@ -686,7 +687,11 @@ _DEBTOR_WRITE = {
     "conversation_id": CONVERSATION_ID,
 }
 _PROPOSAL = {
-    "monthly_amount": {**MONEY, "description": "NOK as a string (or whole kroner as an integer); more than 0."},
+    "monthly_amount": {
+        **MONEY,
+        "description": "NOK as a string of digits with at most two decimals (or whole kroner as an integer); "
+        "more than 0 and at most 10000000. Anything else is a 422 on this field.",
+    },
     "months": {"type": "integer", "minimum": 1, "maximum": 600},
     "first_due_date": {**DATE, "description": "Not in the past, within a year; moved to a bank day."},
 }

@@ -160,10 +160,12 @@ def check_amount(amount: Decimal, field_name: str = "monthly_amount") -> Decimal
         raise TypeError(f"{field_name} must be a Decimal")
     if not amount.is_finite() or amount <= 0:
         raise InvalidProposal(field_name, "must be more than zero")
-    if amount != amount.quantize(ZERO):
-        raise InvalidProposal(field_name, "must have at most two decimals")
+    # Size before decimals: quantizing a number of 27 or more digits exceeds the decimal context's
+    # precision and raises InvalidOperation instead of answering.
     if amount > MAX_AMOUNT:
         raise InvalidProposal(field_name, "is larger than any claim")
+    if amount != amount.quantize(ZERO):
+        raise InvalidProposal(field_name, "must have at most two decimals")
     return amount.quantize(ZERO)
 
 

@@ -8,8 +8,9 @@ the request's session rolls back whatever was not committed.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Mapping, Optional
 
 import sqlalchemy as sa
@@ -47,6 +48,7 @@ from bot.case_system.payment_plans import InvalidProposal, PaymentPlanQuote, Pla
 from bot.case_system.postponements import decide_postponement
 
 CONFIRMATION_PURPOSE = "payment_plan_confirmation"
+AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # a minus is let through to be told "more than zero"
 
 
 class Conflict(errors.ApiError):
@@ -72,14 +74,18 @@ def _amount(body: Mapping[str, Any], name: str) -> Optional[Decimal]:
     # JSON numbers with a fraction arrive as floats: money must come as a string (or whole kroner).
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise errors.invalid_field(name, 'an amount as a string such as "500.00", or whole kroner')
+    text = str(value).strip()
+    # Plain decimal notation only: `Decimal` would also take exponents ("1e30"), NaN, underscores
+    # and non-ASCII digits, none of which is an amount a debtor typed.
+    if not AMOUNT.fullmatch(text):
+        raise errors.validation_error(name, "must be an amount such as 500.00")
     try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise errors.validation_error(name, "must be an amount such as 500.00") from None
-    try:
-        return payment_plans.check_amount(amount, name)
+        return payment_plans.check_amount(Decimal(text), name)
     except InvalidProposal as invalid:
         raise errors.validation_error(invalid.field, invalid.problem) from None
+    except ArithmeticError:  # decimal.InvalidOperation and its kin
+        # Whatever the size of the number, the answer is a 422 naming the field, never a 500.
+        raise errors.validation_error(name, "must be an amount such as 500.00") from None
 
 
 def _whole_number(body: Mapping[str, Any], name: str) -> Optional[int]:

@@ -72,6 +72,61 @@ async def test_an_empty_configured_key_locks_the_api_instead_of_opening_it(clien
             assert (await client.get(HANDOFFS, headers=headers)).status == 401
 
 
+async def send_raw(client, request: bytes) -> tuple[int, dict]:
+    """Send `request` as bytes, which HTTP client libraries would encode as UTF-8; the answer."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await reader.read()  # the request says "Connection: close"
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def raw_request(method: str, path: str, headers: list[bytes], body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: 127.0.0.1", b"Connection: close", *headers]
+    if body:
+        lines.append(b"Content-Length: %d" % len(body))
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+NON_ASCII_CREDENTIALS = {
+    "a key in latin-1": b"Authorization: Bearer n\xf8kkel",
+    "the key and a stray byte": b"Authorization: Bearer test-case-api-key\xff",
+    "a key in utf-8": "Authorization: Bearer nøkkel".encode(),
+    "a scheme in latin-1": b"Authorization: B\xe6arer test-case-api-key",
+}
+
+
+@pytest.mark.parametrize("header", NON_ASCII_CREDENTIALS.values(), ids=NON_ASCII_CREDENTIALS.keys())
+async def test_a_key_with_non_ascii_bytes_is_a_wrong_key(client, probe, header):
+    before = await probe.counts()
+    status, body = await send_raw(client, raw_request("GET", HANDOFFS, [header]))
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
+    assert await probe.counts() == before
+
+
+NON_UTF8_HEADERS = {
+    "X-Actor": (b"X-Actor: caseworker:\xe5se", 400, "invalid_field"),
+    "X-Purpose": (b"X-Purpose: forkl\xe6ring", 400, "invalid_field"),
+    "X-Conversation-Id": (b"X-Conversation-Id: web:\xff", 400, "invalid_field"),
+    "Content-Type": (b"Content-Type: application/json\xff", 415, "unsupported_media_type"),
+}
+
+
+@pytest.mark.parametrize("header, status, code", NON_UTF8_HEADERS.values(), ids=NON_UTF8_HEADERS.keys())
+async def test_bytes_that_are_not_utf8_in_other_headers_are_refused_not_a_crash(client, auth, probe, header, status, code):
+    before = await probe.counts()
+    headers = [f"Authorization: {auth['Authorization']}".encode(), header]
+    if not header.startswith(b"Content-Type"):
+        headers.append(b"Content-Type: application/json")
+    answer = await send_raw(client, raw_request("POST", VERIFY, headers, json.dumps(KARI_VERIFICATION).encode()))
+    assert (answer[0], answer[1]["error"]["code"]) == (status, code)
+    assert await probe.counts() == before
+
+
 async def test_health_needs_no_key_and_reports_database_and_interest_rates(client):
     response = await client.get("/api/v1/health")
     assert response.status == 200
@@ -172,6 +227,30 @@ async def test_an_oversized_body_without_content_length_is_refused_too(client, a
     response = await client.post(VERIFY, data=chunks(), headers={**auth, "Content-Type": "application/json"})
     assert response.status == 413
     assert (await response.json())["error"]["code"] == "payload_too_large"
+    assert await probe.counts() == before
+
+
+LONE_SURROGATES = {
+    "handoff summary": (HANDOFFS, {"conversation_id": "web:1", "channel": "web", "reason": "requested", "summary": "\ud800"}),
+    "handoff transcript": (
+        HANDOFFS,
+        {
+            "conversation_id": "web:1", "channel": "web", "reason": "requested",
+            "transcript": [{"sender": "user", "text": "hei \udfff", "at": "2026-11-25T09:00:00Z"}],
+        },
+    ),
+    "dispute reason": ("/api/v1/cases/100001/disputes", {"channel": "web", "conversation_id": "web:1", "reason": "\udc80"}),
+    "sms body": ("/api/v1/sms/outbox", {"to_phone": "+4791234567", "body": "\ud83d", "purpose": "test"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("path, body", LONE_SURROGATES.values(), ids=LONE_SURROGATES.keys())
+async def test_text_that_is_not_valid_unicode_is_refused_at_the_door(client, auth, probe, path, body):
+    # JSON may escape a lone surrogate ("\\ud800"); no database can store one.
+    before = await probe.counts()
+    response = await client.post(path, data=json.dumps(body).encode(), headers={**auth, "Content-Type": "application/json"})
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "invalid_json"
     assert await probe.counts() == before
 
 

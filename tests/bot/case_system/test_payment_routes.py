@@ -143,6 +143,34 @@ async def test_bad_plan_input_gets_a_clear_answer_and_writes_nothing(client, aut
     assert await probe.counts() == before
 
 
+# Amounts that are no amount of money: each is a 422 naming the field, never a 500 and never echoed.
+UNREASONABLE_AMOUNTS = {
+    "27 digits": "1" + "0" * 26,
+    "30 digits and decimals": "9" * 30 + ".99",
+    "27 digits as whole kroner": 10**26,
+    "an exponent": "1e30",
+    "a huge exponent": "1E+999999999",
+    "a tiny exponent": "1e-999999999",
+    "not a number": "NaN",
+    "infinity": "Infinity",
+    "digits that are not ascii": "\uff15\uff10\uff10",  # fullwidth 500
+    "underscores": "1_000",
+}
+
+
+@pytest.mark.parametrize("path", ["/payment-plans/quote", "/payment-plans"])
+@pytest.mark.parametrize("amount", UNREASONABLE_AMOUNTS.values(), ids=UNREASONABLE_AMOUNTS.keys())
+async def test_an_amount_of_any_size_or_notation_is_a_validation_error(client, auth, probe, path, amount):
+    before = await probe.counts()
+    body = {"monthly_amount": amount, "accepted": True, **WEB}
+    response = await client.post(case_url("100003", path), json=body, headers=auth)
+    assert response.status == 422
+    error = (await response.json())["error"]
+    assert (error["code"], error["field"]) == ("validation_error", "monthly_amount")
+    assert str(amount) not in error["message"]
+    assert await probe.counts() == before
+
+
 @pytest.mark.parametrize("case_number, code", [("100006", "case_closed"), ("999999", None)])
 async def test_no_plan_for_a_closed_or_unknown_case(client, auth, probe, case_number, code):
     before = await probe.counts()
