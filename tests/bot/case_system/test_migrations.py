@@ -89,3 +89,42 @@ async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
             assert (await connection.execute(sa.text("PRAGMA foreign_keys"))).scalar() == 1
     finally:
         await engine.dispose()
+
+
+def test_lock_subjects_migration_keeps_the_locks_in_force(empty_database_url):
+    # 0006 re-keys verification locks by subject; a lock in force when it runs must survive it.
+    until = "2026-11-25 10:00:00"
+    upgrade_database(empty_database_url, "0005_notice_sent_on")
+    _execute(
+        empty_database_url,
+        "INSERT INTO verification_locks (case_number, failure_count, locked_until, updated_at) "
+        f"VALUES ('100001', 3, '{until}', '{until}')",
+    )
+    upgrade_database(empty_database_url, "0006_lock_subjects")
+    assert _rows(empty_database_url, "SELECT subject, attempt_count FROM verification_locks") == [("case:100001", 3)]
+
+    _execute(
+        empty_database_url,
+        "INSERT INTO verification_locks (subject, attempt_count, updated_at) VALUES ('debtor:1', 2, "
+        f"'{until}')",
+    )
+    downgrade_database(empty_database_url, "0005_notice_sent_on")  # debtor locks have no place there
+    assert _rows(empty_database_url, "SELECT case_number, failure_count FROM verification_locks") == [("100001", 3)]
+
+
+def _execute(url: str, statement: str) -> None:
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _rows(url: str, query: str) -> list[tuple]:
+    engine = sa.create_engine(url, future=True)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(query))]
+    finally:
+        engine.dispose()
