@@ -11,12 +11,26 @@ A new session starts the dialogue at once, so the page shows the digital-assista
 before the debtor types anything; the page's language is the session's first language.
 Replies carry their quick replies (buttons), and `handoff: true` when the conversation has been
 handed to a caseworker.
+
+A conversation's messages are answered one at a time, in the order they came, and at most
+MAX_WAITING_MESSAGES wait behind the one being answered (in this process). Any further message
+is answered at once with `utter_conversation_busy` and a log line, never dropped: before, a burst
+queued every message on Rasa's lock, whose tickets expire after 60 s, and the expired ones
+vanished without a word. A message over the length limit (bot/channels/limits.py) is answered
+with `utter_message_too_long` and never reaches Rasa. For long-polling, which sends whatever the
+page has queued as one payload, Engine.IO's packet count per payload is raised so that any
+payload within MAX_HTTP_BUFFER_BYTES is read (the default of 16 refused a burst whole, with an
+exception and no answer); the byte limit is what bounds a request. Logs carry no text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional
+
+from engineio.payload import Payload
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
@@ -25,16 +39,37 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels.common import HANDOFF_RESPONSE, Reply
+from bot.channels.common import HANDOFF_RESPONSE, Reply, render, tracker_of
 from bot.channels.conversation_ids import web_conversation_id
+from bot.channels.limits import MAX_MESSAGE_CHARACTERS, TOO_LONG_RESPONSE, too_long
 from bot.config import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "socketio"
 LANGUAGES = {"nb", "en"}
-MAX_MESSAGE_CHARACTERS = 2000
 HISTORY_LIMIT = 200
+BUSY_RESPONSE = "utter_conversation_busy"
+UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
+# Messages of one conversation that may wait behind the one being answered. Five is more than
+# anyone types while waiting for an answer, and keeps the last one's wait to a few turns.
+MAX_WAITING_MESSAGES = 5
+# One HTTP request or WebSocket frame: a message at the length limit written in four-byte
+# characters with JSON escapes is about 12 kB, so a longer one still arrives to be told so, and a
+# long-polling payload holds well over a thousand short messages.
+MAX_HTTP_BUFFER_BYTES = 100_000
+# The smallest user message packet (4 + 2["user_uttered",{"message":"a"}]) is 36 bytes: no payload
+# within the byte limit is refused for the number of its packets.
+MAX_PACKETS_PER_PAYLOAD = MAX_HTTP_BUFFER_BYTES // 32
+
+
+@dataclass
+class _Backlog:
+    """A conversation's messages in this process: the one being answered and those waiting."""
+
+    turn: asyncio.Lock = field(default_factory=asyncio.Lock)
+    messages: int = 0
+    busy_text: Optional[str] = None  # rendered once per burst
 
 
 def bot_event(reply: Reply) -> dict[str, Any]:
@@ -107,10 +142,19 @@ class WebChatInput(InputChannel):
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
         self.app: Optional[Sanic] = None
+        self._backlogs: dict[str, _Backlog] = {}
         # Several dialogue-server replicas share rooms through Redis when it is configured.
         manager = AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        # Engine.IO reads this class attribute only (python-engineio has no server option for it);
+        # this process serves no other Engine.IO server.
+        Payload.max_decode_packets = max(Payload.max_decode_packets, MAX_PACKETS_PER_PAYLOAD)
         # The page is served by the backoffice, another origin; it holds no cookie or secret.
-        self.sio = AsyncServer(async_mode="sanic", cors_allowed_origins="*", client_manager=manager)
+        self.sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins="*",
+            client_manager=manager,
+            max_http_buffer_size=MAX_HTTP_BUFFER_BYTES,
+        )
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return WebChatOutput(self.sio, self.bot_message_evt)
@@ -152,23 +196,67 @@ class WebChatInput(InputChannel):
             text = data.get("message")
             if conversation_id is None or not isinstance(text, str) or not text.strip():
                 return
+            if too_long(text):
+                log.info("web chat message refused: over the length limit", extra={"fields": {"characters": len(text)}})
+                await self._say(conversation_id, TOO_LONG_RESPONSE, max_characters=MAX_MESSAGE_CHARACTERS)
+                return
             metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
             language = metadata.get("language")
-            await sio.emit("bot_typing", {"typing": True}, room=conversation_id)
-            try:
-                await on_new_message(
-                    UserMessage(
-                        text[:MAX_MESSAGE_CHARACTERS],
-                        WebChatOutput(sio, self.bot_message_evt),
-                        conversation_id,
-                        input_channel=CHANNEL,
-                        metadata={"language": language} if language in LANGUAGES else None,
-                    )
-                )
-            finally:
-                await sio.emit("bot_typing", {"typing": False}, room=conversation_id)
+            message = UserMessage(
+                text,
+                WebChatOutput(sio, self.bot_message_evt),
+                conversation_id,
+                input_channel=CHANNEL,
+                metadata={"language": language} if language in LANGUAGES else None,
+            )
+            await self._in_turn(message, on_new_message)
 
         return hook
+
+    async def _in_turn(self, message: UserMessage, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Hands the message to Rasa when the conversation's earlier messages are answered, or
+        answers it with `utter_conversation_busy` at once when too many are waiting."""
+        conversation_id = message.sender_id
+        backlog = self._backlogs.setdefault(conversation_id, _Backlog())
+        if backlog.messages > MAX_WAITING_MESSAGES:  # one being answered, MAX_WAITING_MESSAGES waiting
+            log.warning(
+                "web chat message answered as busy: too many messages waiting in the conversation",
+                extra={"fields": {"waiting": backlog.messages - 1, "limit": MAX_WAITING_MESSAGES}},
+            )
+            if backlog.busy_text is None:
+                backlog.busy_text = await self._render(conversation_id, BUSY_RESPONSE)
+            if backlog.busy_text:
+                await self.sio.emit(self.bot_message_evt, bot_event(Reply(text=backlog.busy_text)), room=conversation_id)
+            return
+        backlog.messages += 1
+        try:
+            async with backlog.turn:
+                await self.sio.emit("bot_typing", {"typing": True}, room=conversation_id)
+                try:
+                    await on_new_message(message)
+                except Exception:
+                    log.exception("web chat turn failed")
+                    await self._say(conversation_id, UNAVAILABLE_RESPONSE, agency_phone=self.settings.agency_phone)
+        finally:
+            backlog.messages -= 1
+            if backlog.messages == 0:
+                self._backlogs.pop(conversation_id, None)
+                await self.sio.emit("bot_typing", {"typing": False}, room=conversation_id)
+
+    async def _render(self, conversation_id: str, response_name: str, **values: Any) -> Optional[str]:
+        """A domain response's text in the conversation's language (None, logged, if it cannot be made)."""
+        try:
+            agent = self.app.ctx.agent
+            return await render(agent, await tracker_of(agent, conversation_id), response_name, CHANNEL, **values)
+        except Exception:
+            log.exception("web chat reply could not be made", extra={"fields": {"response": response_name}})
+            return None
+
+    async def _say(self, conversation_id: str, response_name: str, **values: Any) -> None:
+        """The channel's own message to the conversation, from the domain."""
+        text = await self._render(conversation_id, response_name, **values)
+        if text:
+            await self.sio.emit(self.bot_message_evt, bot_event(Reply(text=text)), room=conversation_id)
 
     async def _history(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's messages as the page shows them (buttons only on the last one)."""
