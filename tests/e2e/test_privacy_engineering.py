@@ -2,9 +2,12 @@
 
 One full conversation (verification with a national identity number, a balance, a privacy
 question, a rights request, a handoff) runs through the three real processes, each writing its
-output to a log file; the stack is then stopped and what it left behind is read directly:
+output to a log file, and so does an SMS verification with the birth date (signed Twilio
+webhooks in, replies to a local fake of Twilio's API); the stack is then stopped and what it left
+behind is read directly:
 - the tracker store's rows hold no national identity number anywhere (text, parse data,
   entities, slots), only the redaction placeholder where one was typed;
+- nor the SMS sender's number (message and session metadata) or the birth date given by SMS;
 - no log line of any process holds a demo debtor's identity number, phone number, name, birth
   date or any message the debtor typed;
 - the case system audited every read of personal data (who, what, when, why) without values.
@@ -20,16 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+import aiohttp
 import pytest
 import requests
 import sqlalchemy as sa
+from aiohttp import web
 
 from bot.case_system.demo_data import DEBTORS
+from bot.channels.conversation_ids import sms_conversation_id
 from bot.config import Settings, to_sync_url
 from bot.provisioning import prepare_case_system, train_model
 from bot.redaction import PLACEHOLDER
 from bot.runner import Stack
-from tests.e2e.conftest import isolated_settings
+from tests.e2e.conftest import free_port, isolated_settings
+from tests.e2e.twilio_stack import ACCOUNT_SID, FROM_NUMBER
+from tests.fakes.twilio_api import FakeTwilioApi, signed_post_args
 
 pytestmark = [pytest.mark.stack]
 
@@ -46,6 +54,9 @@ CONVERSATION = [
     "det riktige er Lillegata 2",
     "jeg vil snakke med et menneske",
 ]
+BIRTH_DATE_PLACEHOLDER = "[fødselsdato fjernet]"  # what a removed birth date leaves in a text
+# Kari by SMS: her number is one verification factor, her birth date the other.
+SMS_CONVERSATION = ["hva skylder jeg?", "100001", KARI.birth_date.strftime("%d.%m.%Y")]
 
 
 def personal_values() -> list[str]:
@@ -76,6 +87,8 @@ class Outcome:
     lines_per_process: dict[str, int]
     tracker_rows: list[dict]
     audit_rows: list[dict]
+    sms_sender: str
+    sms_replies: list[str]
 
 
 def _say(settings: Settings, sender: str, text: str) -> list[str]:
@@ -83,6 +96,25 @@ def _say(settings: Settings, sender: str, text: str) -> list[str]:
     response = requests.post(url, json={"sender": sender, "message": text}, timeout=60)
     assert response.status_code == 200
     return [reply.get("text", "") for reply in response.json()]
+
+
+async def _sms_conversation(settings: Settings, fake: FakeTwilioApi) -> list[str]:
+    """SMS_CONVERSATION from Kari's number, each message signed as Twilio signs it; waits for
+    the one SMS that answers each turn."""
+    path = "/webhooks/twilio_sms/webhook"
+    async with aiohttp.ClientSession() as http:
+        for turn, body in enumerate(SMS_CONVERSATION, start=1):
+            sid = "SM" + secrets.token_hex(16)
+            fields = {
+                "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID,
+                "From": KARI.phone, "To": FROM_NUMBER, "Body": body, "NumMedia": "0", "NumSegments": "1",
+                "SmsStatus": "received", "ApiVersion": "2010-04-01",
+            }
+            args = signed_post_args(settings.public_base_url + path, fields, settings.twilio_auth_token)
+            async with http.post(f"http://{settings.host}:{settings.rasa_port}{path}", **args) as response:
+                assert response.status == 200
+            await fake.wait_for(turn, timeout=60)
+    return [message.body for message in fake.messages if message.to == KARI.phone]
 
 
 def _rows(url: str, query: str) -> list[dict]:
@@ -113,21 +145,33 @@ def outcome(request, tmp_path_factory) -> Iterator[Outcome]:
         case_url = create_postgres_database("debtbot_privacy_cases")
         tracker_url = create_postgres_database("debtbot_privacy_tracker")
         databases = [case_url, tracker_url]
-    settings = isolated_settings(root, DATABASE_URL=case_url, TRACKER_STORE_URL=tracker_url, LOG_LEVEL="INFO")
+    fake_port = free_port()
+    settings = isolated_settings(
+        root, DATABASE_URL=case_url, TRACKER_STORE_URL=tracker_url, LOG_LEVEL="INFO",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=secrets.token_hex(16), TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_port}", SMS_DELIVERY_POLL_SECONDS="1",
+        PUBLIC_BASE_URL="https://assistant.example.test",
+    )
     train_model(settings)
     loop = asyncio.new_event_loop()
+    fake = FakeTwilioApi(ACCOUNT_SID, settings.twilio_auth_token)
+    fake_runner = web.AppRunner(fake.app())
     log_dir = root / "logs"
     stack = Stack(settings, log_dir=log_dir)
     # Letters only: a hex id can hold eleven digits in a row, which the identity-number search below would find.
     sender = "rest-" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(16))
     try:
+        loop.run_until_complete(fake_runner.setup())
+        loop.run_until_complete(web.TCPSite(fake_runner, "127.0.0.1", fake_port).start())
         loop.run_until_complete(prepare_case_system(settings))
         loop.run_until_complete(stack.start())
         try:
             loop.run_until_complete(stack.wait_healthy(timeout_seconds=180))
             replies = [_say(settings, sender, text) for text in CONVERSATION]
+            sms_replies = loop.run_until_complete(_sms_conversation(settings, fake))
         finally:
             loop.run_until_complete(stack.stop())  # every line is written once the processes ended
+            loop.run_until_complete(fake_runner.cleanup())
         logs = {path.stem: path.read_text(errors="replace").splitlines() for path in sorted(log_dir.glob("*.log"))}
         yield Outcome(
             settings=settings,
@@ -137,6 +181,8 @@ def outcome(request, tmp_path_factory) -> Iterator[Outcome]:
             lines_per_process={name: len(lines) for name, lines in logs.items()},
             tracker_rows=_rows(tracker_url, "SELECT * FROM events ORDER BY id"),
             audit_rows=_rows(case_url, "SELECT * FROM audit_events ORDER BY id"),
+            sms_sender=sms_conversation_id(settings.conversation_id_key, KARI.phone),
+            sms_replies=sms_replies,
         )
     finally:
         loop.close()
@@ -164,6 +210,29 @@ def test_the_tracker_store_never_holds_a_national_identity_number(outcome: Outco
     assert f"saksnummer 100001, fødselsnummer {PLACEHOLDER}" in user_texts  # stored, but without the number
     slots = [json.loads(row["data"]) for row in rows if row["type_name"] == "slot"]
     assert all(slot.get("value") in (None, PLACEHOLDER) for slot in slots if slot.get("name") == "national_id")
+
+
+def test_an_sms_verification_leaves_no_phone_number_and_no_birth_date_in_the_tracker_store(outcome: Outcome) -> None:
+    assert "Du skylder nå" in outcome.sms_replies[-1], outcome.sms_replies  # verified by number and birth date
+    rows = [row for row in outcome.tracker_rows if row["sender_id"] == outcome.sms_sender]
+    assert len(rows) > 10
+    # The assistant's own question gives 14.03.1985 as its example, which is Kari's birth date.
+    said_by_the_debtor_or_kept = [row for row in outcome.tracker_rows if row["type_name"] != "bot"]
+    stored = json.dumps([row for row in said_by_the_debtor_or_kept if row in rows], default=str, ensure_ascii=False)
+    for written in (KARI.phone, KARI.phone[3:], "sender_phone"):
+        assert written not in stored
+    born = KARI.birth_date
+    for written in (born.isoformat(), born.strftime("%d.%m.%Y"), born.strftime("%d%m%y")):
+        assert written not in stored
+    user_texts = [json.loads(row["data"])["text"] for row in rows if row["type_name"] == "user"]
+    assert user_texts == ["hva skylder jeg?", "100001", BIRTH_DATE_PLACEHOLDER]
+    slots = [json.loads(row["data"]) for row in rows if row["type_name"] == "slot"]
+    assert all(slot["value"] is None for slot in slots if slot["name"] == "birth_date")
+    # No birth date of any debtor in any conversation's rows either.
+    everything = json.dumps(said_by_the_debtor_or_kept, default=str, ensure_ascii=False)
+    for debtor in DEBTORS:
+        assert debtor.birth_date.isoformat() not in everything
+        assert debtor.birth_date.strftime("%d.%m.%Y") not in everything
 
 
 def test_no_log_line_of_any_process_carries_personal_data(outcome: Outcome) -> None:
