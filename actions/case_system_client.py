@@ -1,8 +1,11 @@
-"""The one client of the case system's API used by actions.
+"""The one client of the case system's API used by actions (and the SMS channel).
 
-Reads are retried on connection errors and 5xx answers; writes are never retried, because a
-verification attempt or a handoff must not be sent twice. Log lines carry the route template,
-status and duration only: never identity numbers, birth dates, names or phone numbers.
+Answers are parsed into the API contract's own response models (bot/case_system/contract), so an
+action reads `case.balance`, typed, and an answer that is not the contract's is a failure of the
+case system, like a 5xx. Reads are retried on connection errors, 5xx answers and such answers;
+writes are never retried, because a verification attempt or a handoff must not be sent twice. Log
+lines carry the route template, status and duration only: never identity numbers, birth dates,
+names or phone numbers.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import aiohttp
+from pydantic import parse_obj_as
 
+from bot.case_system.contract import responses as api
 from bot.config import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,14 +57,7 @@ class Caller:
         }
 
 
-@dataclass(frozen=True)
-class VerificationResult:
-    verified: bool
-    outcome: str  # "verified", "refused" or "locked"
-    case_numbers: tuple[str, ...] = ()
-    verified_case_number: Optional[str] = None
-    language: Optional[str] = None
-    locked_until: Optional[str] = None
+VerificationAnswer = Union[api.VerificationVerified, api.VerificationRefused]
 
 
 class CaseSystemClient:
@@ -96,7 +94,10 @@ class CaseSystemClient:
         caller: Optional[Caller] = None,
         json: Any = None,
         params: Optional[dict[str, str]] = None,
+        answer: Any = None,
     ) -> Any:
+        """The answer parsed as `answer` (a response model, or a type such as a Union of them);
+        the JSON as it came when `answer` is None."""
         delays = READ_RETRY_DELAYS if method == "GET" else ()
         for attempt in range(len(delays) + 1):
             started = time.perf_counter()
@@ -111,7 +112,9 @@ class CaseSystemClient:
                     elapsed_ms = (time.perf_counter() - started) * 1000
                     logger.debug("case system %s %s -> %s in %.1f ms", method, route, response.status, elapsed_ms)
                     if response.status < 400:
-                        return await response.json()
+                        data = await response.json()
+                        # A ValidationError is a ValueError: an answer off the contract is a failure.
+                        return data if answer is None else parse_obj_as(answer, data)
                     if response.status < 500:
                         body = await response.json(content_type=None)
                         error = (body or {}).get("error", {}) or {}
@@ -124,8 +127,8 @@ class CaseSystemClient:
         logger.warning("case system %s %s failed: %s", method, route, failure)
         raise CaseSystemUnavailable(f"{method} {route}: {failure}")
 
-    async def health(self) -> dict[str, Any]:
-        return await self._request("GET", "/health", path="/health")
+    async def health(self) -> api.Health:
+        return await self._request("GET", "/health", path="/health", answer=api.Health)
 
     async def verify(
         self,
@@ -135,7 +138,8 @@ class CaseSystemClient:
         birth_date: Optional[str] = None,
         national_id: Optional[str] = None,
         phone: Optional[str] = None,
-    ) -> VerificationResult:
+    ) -> VerificationAnswer:
+        """Verified (with the debtor's open cases), or the uniform refusal (`refused` or `locked`)."""
         body = {
             "case_number": case_number,
             "birth_date": birth_date,
@@ -144,30 +148,19 @@ class CaseSystemClient:
             "conversation_id": caller.conversation_id,
             "phone": phone,
         }
-        data = await self._request(
-            "POST", "/verifications", path="/verifications", caller=caller, json=body
-        )
-        if data.get("verified"):
-            return VerificationResult(
-                verified=True,
-                outcome="verified",
-                case_numbers=tuple(data.get("case_numbers", ())),
-                verified_case_number=data.get("verified_case_number", case_number),
-                language=(data.get("debtor") or {}).get("language"),
-            )
-        return VerificationResult(
-            verified=False,
-            outcome="locked" if data.get("outcome") == "locked" else "refused",
-            locked_until=data.get("locked_until"),
-        )
-
-    async def get_case(self, case_number: str, *, caller: Caller) -> dict[str, Any]:
         return await self._request(
-            "GET", "/cases/{case_number}", path=f"/cases/{case_number}", caller=caller
+            "POST", "/verifications", path="/verifications", caller=caller, json=body, answer=VerificationAnswer
         )
 
-    async def create_handoff(self, handoff: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
-        return await self._request("POST", "/handoffs", path="/handoffs", caller=caller, json=handoff)
+    async def get_case(self, case_number: str, *, caller: Caller) -> api.Case:
+        return await self._request(
+            "GET", "/cases/{case_number}", path=f"/cases/{case_number}", caller=caller, answer=api.Case
+        )
+
+    async def create_handoff(self, handoff: dict[str, Any], *, caller: Caller) -> api.Handoff:
+        return await self._request(
+            "POST", "/handoffs", path="/handoffs", caller=caller, json=handoff, answer=api.Handoff
+        )
 
     # --- SMS channel (bot/channels/twilio_sms.py) ---------------------------------------------
 
@@ -188,50 +181,54 @@ class CaseSystemClient:
         payload = {"provider_id": provider_id, "status": status, "error_code": error_code}
         return await self._request("POST", "/sms/status", path="/sms/status", caller=caller, json=payload)
 
-    async def create_rights_request(self, rights_request: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+    async def create_rights_request(self, rights_request: dict[str, Any], *, caller: Caller) -> api.RightsRequestCreated:
         """Logs a GDPR rights request; the answer holds its reference (`id`) and `due_date`."""
         return await self._request(
-            "POST", "/rights-requests", path="/rights-requests", caller=caller, json=rights_request
+            "POST", "/rights-requests", path="/rights-requests", caller=caller, json=rights_request,
+            answer=api.RightsRequestCreated,
         )
 
     # --- payments, postponements, disputes, fee reviews -----------------------------------------
 
-    async def quote_payment_plan(self, case_number: str, proposal: dict[str, Any], *, caller: Caller) -> dict[str, Any]:
+    async def quote_payment_plan(self, case_number: str, proposal: dict[str, Any], *, caller: Caller) -> api.PlanQuoteAnswer:
         """The case system's quote for `proposal` (monthly_amount as a string, months, first_due_date)."""
         return await self._request(
             "POST", "/cases/{case_number}/payment-plans/quote",
-            path=f"/cases/{case_number}/payment-plans/quote", caller=caller, json=proposal,
+            path=f"/cases/{case_number}/payment-plans/quote", caller=caller, json=proposal, answer=api.PlanQuoteAnswer,
         )
 
-    async def create_payment_plan(self, case_number: str, terms: dict[str, Any], *, caller: Caller, language: str) -> dict[str, Any]:
+    async def create_payment_plan(self, case_number: str, terms: dict[str, Any], *, caller: Caller, language: str) -> api.PlanCreated:
         """Create the plan the debtor accepted; a repeat of the same request returns the same plan."""
         body = {**terms, "accepted": True, "channel": caller.channel, "conversation_id": caller.conversation_id, "language": language}
         return await self._request(
             "POST", "/cases/{case_number}/payment-plans",
-            path=f"/cases/{case_number}/payment-plans", caller=caller, json=body,
+            path=f"/cases/{case_number}/payment-plans", caller=caller, json=body, answer=api.PlanCreated,
         )
 
-    async def list_payment_plans(self, case_number: str, *, caller: Caller) -> list[dict[str, Any]]:
-        data = await self._request(
-            "GET", "/cases/{case_number}/payment-plans", path=f"/cases/{case_number}/payment-plans", caller=caller
+    async def list_payment_plans(self, case_number: str, *, caller: Caller) -> list[api.PaymentPlan]:
+        answer = await self._request(
+            "GET", "/cases/{case_number}/payment-plans", path=f"/cases/{case_number}/payment-plans", caller=caller,
+            answer=api.PaymentPlanList,
         )
-        return data["payment_plans"]
+        return answer.payment_plans
 
-    async def create_postponement(self, case_number: str, new_due_date: str, *, caller: Caller) -> dict[str, Any]:
+    async def create_postponement(self, case_number: str, new_due_date: str, *, caller: Caller) -> api.Postponement:
         body = {"new_due_date": new_due_date, "channel": caller.channel, "conversation_id": caller.conversation_id}
         return await self._request(
             "POST", "/cases/{case_number}/postponements",
-            path=f"/cases/{case_number}/postponements", caller=caller, json=body,
+            path=f"/cases/{case_number}/postponements", caller=caller, json=body, answer=api.Postponement,
         )
 
-    async def create_dispute(self, case_number: str, reason: str, *, caller: Caller) -> dict[str, Any]:
+    async def create_dispute(self, case_number: str, reason: str, *, caller: Caller) -> api.Dispute:
         body = {"reason": reason, "channel": caller.channel, "conversation_id": caller.conversation_id}
         return await self._request(
-            "POST", "/cases/{case_number}/disputes", path=f"/cases/{case_number}/disputes", caller=caller, json=body
+            "POST", "/cases/{case_number}/disputes", path=f"/cases/{case_number}/disputes", caller=caller, json=body,
+            answer=api.Dispute,
         )
 
-    async def request_fee_review(self, case_number: str, *, caller: Caller) -> dict[str, Any]:
+    async def request_fee_review(self, case_number: str, *, caller: Caller) -> api.FeeReview:
         body = {"channel": caller.channel, "conversation_id": caller.conversation_id}
         return await self._request(
-            "POST", "/cases/{case_number}/fee-reviews", path=f"/cases/{case_number}/fee-reviews", caller=caller, json=body
+            "POST", "/cases/{case_number}/fee-reviews", path=f"/cases/{case_number}/fee-reviews", caller=caller,
+            json=body, answer=api.FeeReview,
         )

@@ -3,8 +3,6 @@ collection on the case stops, the debtor hears what happens next, and a casework
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -31,7 +29,7 @@ def dispute_reason(tracker: Tracker) -> str:
 async def record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     case_number = tracker.get_slot("verified_case_number")
     try:
-        dispute: dict[str, Any] = await case_system().create_dispute(
+        dispute = await case_system().create_dispute(
             case_number, dispute_reason(tracker), caller=caller_for(tracker, purpose="dispute")
         )
     except CaseSystemUnavailable:
@@ -47,7 +45,7 @@ async def record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
         dispatcher,
         tracker,
         reason="dispute",
-        note=f"Dispute {dispute['id']} recorded; collection stopped. The debtor's reason is in the transcript.",
+        note=f"Dispute {dispute.id} recorded; collection stopped. The debtor's reason is in the transcript.",
         case_number=case_number,
     )
     return [SlotSet("handoff_reason", None)]

@@ -43,7 +43,7 @@ async def hand_off(
     except (CaseSystemUnavailable, CaseSystemRejected):
         dispatcher.utter_message(response="utter_handoff_failed", agency_phone=settings().agency_phone)
         return False
-    dispatcher.utter_message(response="utter_handoff_created", handoff_id=created["id"])
+    dispatcher.utter_message(response="utter_handoff_created", handoff_id=created.id)
     return True
 
 

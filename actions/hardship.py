@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.handoff import hand_off
 from actions.payments import FLOW
-from bot.case_system import support
+from bot import support_contacts as support
 
 
 class ActionRespondToHardship(Action):

@@ -20,6 +20,8 @@ from actions.conversation import caller_for, language_of
 from actions.formatting import day, money, percent
 from actions.handoff import hand_off
 from actions.services import case_system, settings
+from bot.case_system.contract.enums import CaseStatus, Confirmation, InstallmentStatus, PlanProblem
+from bot.case_system.contract.responses import PaymentPlan, PlanQuote
 
 FLOW = "payment_flow"
 CLEAR_PROPOSAL = [SlotSet("amount", None), SlotSet("months", None), SlotSet("date", None)]
@@ -63,42 +65,42 @@ def proposal_from(tracker: Tracker) -> dict[str, Any]:
     return proposal
 
 
-def terms_of(quote: dict[str, Any]) -> dict[str, Any]:
-    """The terms that reproduce `quote`: its installment and first due date."""
-    return {"monthly_amount": quote["monthly_amount"], "first_due_date": quote["first_due_date"]}
+def terms_of(quote: PlanQuote) -> dict[str, Any]:
+    """The terms that reproduce `quote` (its installment and first due date), kept in a slot."""
+    return {"monthly_amount": quote.monthly_amount, "first_due_date": quote.first_due_date.isoformat()}
 
 
-def schedule_text(quote: dict[str, Any], language: str) -> str:
-    return "\n".join(f"{day(item['due_date'], language)}: {money(item['amount'], language)}" for item in quote["installments"])
+def schedule_text(installments: list, language: str) -> str:
+    return "\n".join(f"{day(item.due_date, language)}: {money(item.amount, language)}" for item in installments)
 
 
-def say_quote(dispatcher: CollectingDispatcher, quote: dict[str, Any], language: str) -> None:
+def say_quote(dispatcher: CollectingDispatcher, quote: PlanQuote, language: str) -> None:
     dispatcher.utter_message(
         response="utter_plan_quote",
-        months=quote["months"],
-        monthly_amount=money(quote["monthly_amount"], language),
-        first_due_date=day(quote["first_due_date"], language),
-        total=money(quote["total"], language),
-        schedule=schedule_text(quote, language),
+        months=quote.months,
+        monthly_amount=money(quote.monthly_amount, language),
+        first_due_date=day(quote.first_due_date, language),
+        total=money(quote.total, language),
+        schedule=schedule_text(quote.installments, language),
     )
-    if Decimal(quote["fee"]) > 0:
-        dispatcher.utter_message(response="utter_plan_fee", fee=money(quote["fee"], language))
+    if Decimal(quote.fee) > 0:
+        dispatcher.utter_message(response="utter_plan_fee", fee=money(quote.fee, language))
     else:
         dispatcher.utter_message(response="utter_plan_no_fee")
     dispatcher.utter_message(
         response="utter_plan_interest",
-        rate=percent(quote["interest_rate_percent"], language) if quote["interest_rate_percent"] else "",
-        estimated_interest=money(quote["estimated_interest"], language),
+        rate=percent(quote.interest_rate_percent, language) if quote.interest_rate_percent else "",
+        estimated_interest=money(quote.estimated_interest, language),
     )
 
 
-def say_active_plan(dispatcher: CollectingDispatcher, plan: dict[str, Any], case_number: str, language: str) -> None:
-    due = [item for item in plan["installments"] if item["status"] == "due"]
+def say_active_plan(dispatcher: CollectingDispatcher, plan: PaymentPlan, case_number: str, language: str) -> None:
+    due = [item for item in plan.installments if item.status is InstallmentStatus.DUE]
     dispatcher.utter_message(
         response="utter_plan_active",
         case_number=case_number,
-        monthly_amount=money(plan["monthly_amount"], language),
-        schedule="\n".join(f"{day(item['due_date'], language)}: {money(item['amount'], language)}" for item in due),
+        monthly_amount=money(plan.monthly_amount, language),
+        schedule=schedule_text(due, language),
     )
 
 
@@ -110,14 +112,14 @@ async def offer_plan(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     proposal = proposal_from(tracker)
     try:
         case = await case_system().get_case(case_number, caller=caller)
-        if case["status"] == "closed":
+        if case.status is CaseStatus.CLOSED:
             dispatcher.utter_message(response="utter_case_closed", case_number=case_number)
             return [SlotSet(FLOW, None), *CLEAR_PROPOSAL]
-        if case["disputed"] or case["collection_stopped"]:
+        if case.disputed or case.collection_stopped:
             dispatcher.utter_message(response="utter_plan_case_disputed", case_number=case_number)
             return [SlotSet(FLOW, None), *CLEAR_PROPOSAL]
-        if case.get("open_payment_plan"):
-            say_active_plan(dispatcher, case["open_payment_plan"], case_number, language)
+        if case.open_payment_plan is not None:
+            say_active_plan(dispatcher, case.open_payment_plan, case_number, language)
             return [SlotSet(FLOW, None), *CLEAR_PROPOSAL]
         answer = await case_system().quote_payment_plan(case_number, proposal, caller=caller)
     except CaseSystemUnavailable:
@@ -130,24 +132,24 @@ async def offer_plan(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
             return [SlotSet(FLOW, None), *CLEAR_PROPOSAL]
         return unavailable(dispatcher)
 
-    quote, policy = answer["quote"], answer["policy"]
-    if quote["acceptable"]:
+    quote, policy = answer.quote, answer.policy
+    if quote.acceptable:
         dispatcher.utter_message(response="utter_plan_offer_intro", case_number=case_number)
         say_quote(dispatcher, quote, language)
         dispatcher.utter_message(response="utter_ask_accept_plan")
         return [SlotSet(FLOW, "plan_offered"), SlotSet("plan_terms", terms_of(quote)), *CLEAR_PROPOSAL]
 
-    if "covers_balance" in quote["problems"]:
-        dispatcher.utter_message(response="utter_plan_covers_balance", balance=money(case["balance"], language))
+    if PlanProblem.COVERS_BALANCE in quote.problems:
+        dispatcher.utter_message(response="utter_plan_covers_balance", balance=money(case.balance, language))
         return [SlotSet(FLOW, None), *CLEAR_PROPOSAL]
-    for problem in quote["problems"]:
+    for problem in quote.problems:
         dispatcher.utter_message(
-            response=f"utter_plan_problem_{problem}",
-            min_installment=money(policy["min_installment"], language),
-            max_months=policy["max_months"],
-            first_due_latest=day(policy["first_due_latest"], language),
+            response=f"utter_plan_problem_{problem.value}",
+            min_installment=money(policy.min_installment, language),
+            max_months=policy.max_months,
+            first_due_latest=day(policy.first_due_latest, language),
         )
-    alternative = quote["alternative"]
+    alternative = quote.alternative
     note = _proposal_note(proposal, quote)
     if alternative is None:
         dispatcher.utter_message(response="utter_plan_no_alternative")
@@ -164,10 +166,11 @@ async def offer_plan(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     ]
 
 
-def _proposal_note(proposal: dict[str, Any], quote: dict[str, Any]) -> str:
+def _proposal_note(proposal: dict[str, Any], quote: PlanQuote) -> str:
     """For the caseworker: what the debtor proposed and which limits it breaks (no personal data)."""
     asked = ", ".join(f"{key}={value}" for key, value in sorted(proposal.items())) or "no terms given"
-    return f"Debtor's own proposal: {asked}. Outside policy: {', '.join(quote['problems'])}. A person assesses it."
+    problems = ", ".join(problem.value for problem in quote.problems)
+    return f"Debtor's own proposal: {asked}. Outside policy: {problems}. A person assesses it."
 
 
 class ActionQuotePaymentPlan(Action):
@@ -218,13 +221,12 @@ class ActionCreatePaymentPlan(Action):
         dispatcher.utter_message(
             response="utter_plan_created",
             case_number=case_number,
-            schedule="\n".join(
-                f"{day(item['due_date'], language)}: {money(item['amount'], language)}" for item in plan["installments"]
-            ),
+            schedule=schedule_text(plan.installments, language),
             account_number=settings().agency_account_number,
-            kid=case["kid"],
+            kid=case.kid,
         )
-        sms = "utter_plan_sms_queued" if plan.get("confirmation") in ("queued", "already_sent") else "utter_plan_sms_not_sent"
+        queued = plan.confirmation in (Confirmation.QUEUED, Confirmation.ALREADY_SENT)
+        sms = "utter_plan_sms_queued" if queued else "utter_plan_sms_not_sent"
         dispatcher.utter_message(response=sms)
         return done
 
@@ -296,7 +298,7 @@ async def postpone(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
     dispatcher.utter_message(
         response="utter_postponement_granted",
         case_number=case_number,
-        new_due_date=day(granted["new_due_date"], language),
+        new_due_date=day(granted.new_due_date, language),
     )
     return [SlotSet(FLOW, None), SlotSet("date", None)]
 

@@ -21,9 +21,10 @@ from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
 from actions.conversation import caller_for, channel_of, language_of, transcript
 from actions.formatting import day
 from actions.services import case_system, settings
+from bot.case_system.contract.enums import RightsRequestType
 from bot.redaction import redact_text
 
-RIGHTS = ("access", "rectification", "erasure", "restriction", "objection", "portability", "human_review")
+RIGHTS = tuple(kind.value for kind in RightsRequestType)
 FORGET = [SlotSet("rights_type", None), SlotSet("rectification_wrong", None), SlotSet("rectification_right", None)]
 
 
@@ -94,12 +95,12 @@ class ActionLogRightsRequest(Action):
             return FORGET
 
         language = language_of(tracker)
-        values = {"reference": logged["id"], "due_date": day(logged["due_date"], language)}
+        values = {"reference": logged.id, "due_date": day(logged.due_date, language)}
         response = f"utter_rights_{kind}"
-        if kind == "objection" and not logged.get("effects", {}).get("marketing_objection"):
+        if kind == "objection" and not logged.effects.marketing_objection:
             response = "utter_rights_objection_unverified"
         dispatcher.utter_message(response=response, **values)
-        if not logged.get("verified"):
+        if not logged.verified:
             dispatcher.utter_message(response="utter_rights_identity_unconfirmed", agency_phone=settings().agency_phone)
         return FORGET
 

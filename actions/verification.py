@@ -19,6 +19,7 @@ from rasa_sdk.types import DomainDict
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
 from actions.conversation import caller_for, sender_phone
 from actions.services import case_system, settings
+from bot.case_system.contract.responses import VerificationRefused
 
 CASE_NUMBER = re.compile(r"^\d{6,8}$")
 NATIONAL_ID = re.compile(r"^\d{11}$")
@@ -123,10 +124,10 @@ class ActionVerifyIdentity(Action):
             dispatcher.utter_message(response="utter_verification_refused")
             return [*FORGET_FACTORS, SlotSet("verification_outcome", "refused")]
 
-        if result.outcome == "locked":
-            dispatcher.utter_message(response="utter_verification_locked", lock_minutes=minutes_until(result.locked_until))
-            return [*FORGET_FACTORS, SlotSet("verification_outcome", "locked"), SlotSet("handoff_reason", "locked")]
-        if not result.verified:
+        if isinstance(result, VerificationRefused):
+            if result.outcome == "locked":
+                dispatcher.utter_message(response="utter_verification_locked", lock_minutes=minutes_until(result.locked_until))
+                return [*FORGET_FACTORS, SlotSet("verification_outcome", "locked"), SlotSet("handoff_reason", "locked")]
             dispatcher.utter_message(response="utter_verification_refused")
             return [*FORGET_FACTORS, SlotSet("verification_outcome", "refused")]
 
@@ -146,8 +147,8 @@ class ActionVerifyIdentity(Action):
         ]
 
 
-def minutes_until(moment: Optional[str]) -> int:
-    if not moment:
+def minutes_until(moment: Optional[datetime]) -> int:
+    if moment is None:
         return settings().verification_lock_minutes
-    remaining = datetime.fromisoformat(moment) - datetime.now(timezone.utc)
+    remaining = moment - datetime.now(timezone.utc)
     return max(1, math.ceil(remaining.total_seconds() / 60))

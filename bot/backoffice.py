@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot import outbound_sms, web as web_chat
-from bot.case_system.api import create_app
+from bot.case_system.http.app import create_app
 from bot.config import Settings, load_settings
 from bot.logs import configure_logging
 

@@ -24,7 +24,11 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from bot.case_system import outbox, sms
+from bot.case_system.contract.enums import OutboundStatus
+from bot.case_system.domain.sms import is_opted_out
+from bot.case_system.http.context import CASE_SYSTEM
+from bot.case_system.http.routes.sms import OUTBOX_SIGNAL
+from bot.case_system.store.models import OutboundMessage
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -46,12 +50,12 @@ def retry_delay(attempts: int) -> Optional[timedelta]:
     return RETRY_BACKOFF[min(attempts, len(RETRY_BACKOFF)) - 1]
 
 
-async def next_deliverable(session: AsyncSession, *, now: datetime, limit: int = 20) -> list[outbox.OutboundMessage]:
+async def next_deliverable(session: AsyncSession, *, now: datetime, limit: int = 20) -> list[OutboundMessage]:
     """Pending messages that may be sent now: per recipient only the oldest pending one, so that a
     message waiting for a retry holds back the later ones (order per recipient is kept). Rows are
     locked (PostgreSQL) so that two backoffice replicas never send the same message."""
-    message = outbox.OutboundMessage
-    oldest = sa.select(sa.func.min(message.id)).where(message.status == outbox.OutboundStatus.PENDING).group_by(message.to_phone)
+    message = OutboundMessage
+    oldest = sa.select(sa.func.min(message.id)).where(message.status == OutboundStatus.PENDING).group_by(message.to_phone)
     query = (
         sa.select(message)
         .where(message.id.in_(oldest))
@@ -149,9 +153,9 @@ class SmsDelivery:
                 handled += 1
         return handled
 
-    async def _deliver(self, session, message: outbox.OutboundMessage) -> None:
-        if await sms.is_opted_out(session, message.to_phone):
-            message.status = outbox.OutboundStatus.SUPPRESSED
+    async def _deliver(self, session, message: OutboundMessage) -> None:
+        if await is_opted_out(session, message.to_phone):
+            message.status = OutboundStatus.SUPPRESSED
             log.info("sms %s suppressed: recipient opted out", message.id)
             return
         message.attempts += 1
@@ -163,7 +167,7 @@ class SmsDelivery:
         except (TwilioException, OSError) as error:  # OSError covers the requests library's errors
             self._failed(message, type(error).__name__[:32])
             return
-        message.status = outbox.OutboundStatus.SENT
+        message.status = OutboundStatus.SENT
         message.provider_id = provider_id
         message.sent_at = self.clock()
         message.next_attempt_at = None
@@ -175,11 +179,11 @@ class SmsDelivery:
         )
         return sent.sid
 
-    def _failed(self, message: outbox.OutboundMessage, code: str) -> None:
+    def _failed(self, message: OutboundMessage, code: str) -> None:
         message.error_code = code
         delay = retry_delay(message.attempts)
         if delay is None:
-            message.status = outbox.OutboundStatus.FAILED
+            message.status = OutboundStatus.FAILED
             message.next_attempt_at = None
             log.warning("sms %s failed for good after %d attempts: %s", message.id, message.attempts, code)
         else:
@@ -193,9 +197,6 @@ def attach(app, settings: Settings) -> None:
     Must be called after the case system's own start-up context is registered: the loop uses its
     database sessions.
     """
-    from bot.case_system.api import CASE_SYSTEM
-    from bot.case_system.sms_routes import OUTBOX_SIGNAL
-
     if not (settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number):
         log.info("sms delivery is off: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN or TWILIO_FROM_NUMBER is not set")
         return

@@ -120,8 +120,8 @@ def train_model(settings: Settings, *, force: bool = False) -> bool:
 
 async def prepare_case_system(settings: Settings, *, with_demo_data: bool = True) -> bool:
     """Migrates the case-system database and loads demo data into it when it is empty."""
-    from bot.case_system.db import create_engine, session_factory, upgrade_database
-    from bot.case_system.demo_data import load_demo_data
+    from bot.case_system.domain.demo_data import load_demo_data
+    from bot.case_system.store.database import create_engine, session_factory, upgrade_database
 
     await asyncio.to_thread(upgrade_database, settings.database_url)
     restrict_sqlite_file(settings.database_url)

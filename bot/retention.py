@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.config import Settings, to_sync_url
-from bot.case_system.models import (
+from bot.case_system.contract.enums import CaseStatus
+from bot.case_system.store.models import (
     AuditEvent,
     Case,
-    CaseStatus,
     DataExport,
     Debtor,
     Dispute,

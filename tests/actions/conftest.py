@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 
 from actions import services
 from actions.case_system_client import CaseSystemClient
-from bot.case_system.api import create_app
+from bot.case_system.http.app import create_app
 from bot.config import Settings, load_settings
 from bot.provisioning import prepare_case_system
 

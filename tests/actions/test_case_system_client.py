@@ -14,10 +14,40 @@ from actions.case_system_client import Caller, CaseSystemClient, CaseSystemRejec
 CALLER = Caller(conversation_id="web-abc", channel="web", purpose="answer_balance")
 
 
+def case_answer(case_number: str) -> dict:
+    """A whole case as the case system answers it (the client parses it into the contract's Case)."""
+    return {
+        "case_number": case_number,
+        "status": "open",
+        "stage": "inkassovarsel",
+        "creditor": {"name": "Nordlys Strøm AS", "org_number": "927183455"},
+        "invoice": {"number": "NS-1", "date": "2026-07-16", "due_date": "2026-08-15", "amount": "10.00", "description": ""},
+        "kid": "00010000106",
+        "as_of": "2026-11-25",
+        "lines": [
+            {"type": "principal", "amount": "10.00", "description": "", "from_date": None, "to_date": None, "provisional": False}
+        ],
+        "payments": [],
+        "total_claimed": "10.00",
+        "total_paid": "0.00",
+        "balance": "10.00",
+        "overpaid": "0.00",
+        "provisional_interest": False,
+        "disputed": False,
+        "collection_stopped": False,
+        "fees_over_cap": False,
+        "fee_review_requested": False,
+        "debtor": {"first_name": "Kari", "language": "nb"},
+        "open_payment_plan": None,
+        "notice_sent_on": None,
+        "pay_by": {"date": None, "amount": "10.00", "basis": "none", "passed": False},
+    }
+
+
 @pytest.fixture
 async def flaky_server():
     """A stand-in case system that fails a configurable number of times before answering."""
-    state = {"failures_left": 0, "calls": 0, "headers": None}
+    state = {"failures_left": 0, "calls": 0, "headers": None, "off_contract": False}
 
     async def case(request: web.Request) -> web.Response:
         state["calls"] += 1
@@ -25,7 +55,9 @@ async def flaky_server():
         if state["failures_left"]:
             state["failures_left"] -= 1
             return web.json_response({"error": {"code": "internal_error"}}, status=503)
-        return web.json_response({"case_number": request.match_info["number"], "balance": "10.00"})
+        if state["off_contract"]:
+            return web.json_response({"case_number": request.match_info["number"], "balance": "10.00"})
+        return web.json_response(case_answer(request.match_info["number"]))
 
     async def verification(request: web.Request) -> web.Response:
         state["calls"] += 1
@@ -55,7 +87,7 @@ async def test_a_read_is_retried_after_server_errors(flaky_server) -> None:
     client, state = flaky_server
     state["failures_left"] = 2
     case = await client.get_case("100001", caller=CALLER)
-    assert case["balance"] == "10.00"
+    assert case.balance == "10.00" and case.lines[0].type.value == "principal"
     assert state["calls"] == 3
     assert state["headers"]["Authorization"] == "Bearer secret-key"
     assert state["headers"]["X-Purpose"] == "answer_balance"
@@ -65,6 +97,14 @@ async def test_a_read_is_retried_after_server_errors(flaky_server) -> None:
 async def test_a_read_that_keeps_failing_becomes_unavailable(flaky_server) -> None:
     client, state = flaky_server
     state["failures_left"] = 10
+    with pytest.raises(CaseSystemUnavailable):
+        await client.get_case("100001", caller=CALLER)
+    assert state["calls"] == 3
+
+
+async def test_an_answer_off_the_contract_is_a_failure_like_a_server_error(flaky_server) -> None:
+    client, state = flaky_server
+    state["off_contract"] = True  # a case without most of its fields
     with pytest.raises(CaseSystemUnavailable):
         await client.get_case("100001", caller=CALLER)
     assert state["calls"] == 3

@@ -54,18 +54,18 @@ async def test_balance_and_breakdown_reconcile_with_the_case_system(client: Case
     case = await client.get_case("100001", caller=CALLER)
     dispatcher = await answer("balance")
     said = {message["response"]: message for message in dispatcher.messages}
-    assert said["utter_balance"]["balance"] == money(case["balance"], "nb")
-    assert said["utter_claim_line_balance"]["amount"] == money(case["balance"], "nb")
+    assert said["utter_balance"]["balance"] == money(case.balance, "nb")
+    assert said["utter_claim_line_balance"]["amount"] == money(case.balance, "nb")
     line_responses = [r for r in responses(dispatcher) if r.startswith("utter_claim_line_") and r != "utter_claim_line_balance"]
-    assert line_responses == [f"utter_claim_line_{line['type']}" for line in case["lines"]]
-    total = sum(Decimal(line["amount"]) for line in case["lines"]) - Decimal(case["total_paid"])
-    assert total == Decimal(case["balance"])
+    assert line_responses == [f"utter_claim_line_{line.type.value}" for line in case.lines]
+    total = sum(Decimal(line.amount) for line in case.lines) - Decimal(case.total_paid)
+    assert total == Decimal(case.balance)
 
 
 async def test_english_figures_are_formatted_for_english_readers(client: CaseSystemClient) -> None:
     case = await client.get_case("100004", caller=CALLER)
     dispatcher = await answer("balance", "100004", "en")
-    assert dispatcher.messages[0]["balance"] == money(case["balance"], "en")
+    assert dispatcher.messages[0]["balance"] == money(case.balance, "en")
     assert dispatcher.messages[0]["balance"].startswith("NOK")
 
 
@@ -99,7 +99,7 @@ async def test_payment_details_come_from_configuration_and_the_case(client: Case
     dispatcher = await answer("payment_info")
     message = dispatcher.messages[1]
     assert message["response"] == "utter_payment_info"
-    assert message["kid"] == case["kid"]
+    assert message["kid"] == case.kid
     assert message["account_number"] == settings.agency_account_number
     assert message["iban"] == settings.agency_iban
 
@@ -119,12 +119,12 @@ async def test_payment_details_come_from_configuration_and_the_case(client: Case
 async def test_the_date_to_pay_by_is_the_case_systems(
     client: CaseSystemClient, case_number: str, language: str, response: str, opening: str
 ) -> None:
-    pay_by = (await client.get_case(case_number, caller=CALLER))["pay_by"]
+    pay_by = (await client.get_case(case_number, caller=CALLER)).pay_by
     dispatcher = await answer("payment_info", case_number, language)
     assert responses(dispatcher)[:2] == [response, "utter_payment_info"]
     said = dispatcher.messages[0]
-    assert said["deadline"] == day(pay_by["date"], language)
-    assert said["amount"] == money(pay_by["amount"], language)
+    assert said["deadline"] == day(pay_by.date, language)
+    assert said["amount"] == money(pay_by.amount, language)
     text = rendered(said, language)
     assert text.startswith(opening)
     assert said["deadline"].replace("\u00a0", " ") in text and said["amount"].replace("\u00a0", " ") in text
@@ -139,11 +139,11 @@ async def test_a_passed_deadline_is_said_plainly_with_the_ways_to_get_more_time(
 
 async def test_a_plan_says_the_next_installment(client: CaseSystemClient) -> None:
     plan = await client.create_payment_plan("100003", {"monthly_amount": "1000.00"}, caller=CALLER, language="nb")
-    first = plan["installments"][0]
+    first = plan.installments[0]
     for language in ("nb", "en"):
         said = (await answer("payment_info", "100003", language)).messages[0]
         assert said["response"] == "utter_pay_by_payment_plan"
-        assert (said["deadline"], said["amount"]) == (day(first["due_date"], language), money(first["amount"], language))
+        assert (said["deadline"], said["amount"]) == (day(first.due_date, language), money(first.amount, language))
     assert rendered(said, "en").startswith("The next installment of your payment plan is NOK 1,000.00, due ")
 
 
@@ -152,10 +152,10 @@ async def test_a_postponement_says_its_new_date_and_the_balance(client: CaseSyst
     case = await client.get_case("100001", caller=CALLER)
     said = (await answer("payment_info", "100001", "nb")).messages[0]
     assert said["response"] == "utter_pay_by_postponement"
-    assert said["deadline"] == day("2026-12-07", "nb") == day(case["pay_by"]["date"], "nb")
-    assert said["amount"] == money(case["pay_by"]["amount"], "nb")  # the balance on 7 December
-    assert said["balance"] == money(case["balance"], "nb")  # and today
-    assert Decimal(case["pay_by"]["amount"]) > Decimal(case["balance"])
+    assert said["deadline"] == day("2026-12-07", "nb") == day(case.pay_by.date, "nb")
+    assert said["amount"] == money(case.pay_by.amount, "nb")  # the balance on 7 December
+    assert said["balance"] == money(case.balance, "nb")  # and today
+    assert Decimal(case.pay_by.amount) > Decimal(case.balance)
 
 
 async def test_legal_collection_gives_no_date_but_how_to_stop_further_costs(client: CaseSystemClient) -> None:
@@ -163,7 +163,7 @@ async def test_legal_collection_gives_no_date_but_how_to_stop_further_costs(clie
     for language, words in (("nb", "stopper videre renter og kostnader"), ("en", "stops further interest and costs")):
         said = (await answer("payment_info", "100005", language)).messages[0]
         assert said["response"] == "utter_pay_by_legal_collection" and "deadline" not in said
-        assert said["amount"] == money(case["balance"], language)
+        assert said["amount"] == money(case.balance, language)
         assert words in rendered(said, language)
 
 

@@ -39,13 +39,13 @@ def said(dispatcher: CollectingDispatcher, response: str) -> dict:
 async def test_a_quote_is_said_with_the_case_systems_figures_and_kept_for_acceptance(client: CaseSystemClient):
     dispatcher, slots = await run(ActionQuotePaymentPlan(), {**OLA, "amount": 100000})
     answer = await client.quote_payment_plan("100003", {"monthly_amount": "1000.00"}, caller=CALLER)
-    quote = answer["quote"]
-    assert said(dispatcher, "utter_plan_quote")["monthly_amount"] == money(quote["monthly_amount"], "nb")
-    assert said(dispatcher, "utter_plan_quote")["total"] == money(quote["total"], "nb")
+    quote = answer.quote
+    assert said(dispatcher, "utter_plan_quote")["monthly_amount"] == money(quote.monthly_amount, "nb")
+    assert said(dispatcher, "utter_plan_quote")["total"] == money(quote.total, "nb")
     assert "utter_plan_no_fee" in responses(dispatcher) and "utter_ask_accept_plan" in responses(dispatcher)
-    assert said(dispatcher, "utter_plan_interest")["estimated_interest"] == money(quote["estimated_interest"], "nb")
+    assert said(dispatcher, "utter_plan_interest")["estimated_interest"] == money(quote.estimated_interest, "nb")
     assert slots["payment_flow"] == "plan_offered"
-    assert slots["plan_terms"] == {"monthly_amount": "1000.00", "first_due_date": quote["first_due_date"]}
+    assert slots["plan_terms"] == {"monthly_amount": "1000.00", "first_due_date": quote.first_due_date.isoformat()}
     assert slots["amount"] is None  # the proposal is answered
 
 
@@ -57,10 +57,10 @@ async def test_accepting_creates_the_plan_once_and_says_its_schedule(client: Cas
     plans = await client.list_payment_plans("100003", caller=CALLER)
     assert len(plans) == 1
     created = said(dispatcher, "utter_plan_created")
-    for item in plans[0]["installments"]:
-        assert money(item["amount"], "nb") in created["schedule"]
+    for item in plans[0].installments:
+        assert money(item.amount, "nb") in created["schedule"]
     assert created["account_number"] == settings.agency_account_number
-    assert created["kid"] == (await client.get_case("100003", caller=CALLER))["kid"]
+    assert created["kid"] == (await client.get_case("100003", caller=CALLER)).kid
     assert "utter_plan_sms_queued" in responses(dispatcher) and slots["payment_flow"] is None
 
 
@@ -129,7 +129,7 @@ async def test_a_dispute_is_recorded_with_the_debtors_words_and_handed_off(clien
     dispatcher, _ = await run(ActionRecordDispute(), lars, text="jeg har aldri bestilt dette", intent="dispute_claim")
     assert responses(dispatcher) == ["utter_dispute_recorded", "utter_handoff_created"]
     case = await client.get_case("100005", caller=CALLER)
-    assert case["disputed"] is True and case["collection_stopped"] is True
+    assert case.disputed is True and case.collection_stopped is True
 
 
 async def test_crisis_words_hand_off_with_priority_and_give_sourced_numbers(client):
@@ -166,5 +166,5 @@ async def test_the_answer_offers_the_other_case_with_buttons(client):
 async def test_a_plan_asked_before_verification_is_quoted_once_verified(client):
     dispatcher, slots = await run(ActionAnswerTopic(), {**OLA, "pending_topic": "payment_plan"})
     assert "utter_plan_quote" in responses(dispatcher) and slots["payment_flow"] == "plan_offered"
-    total = Decimal((await client.get_case("100003", caller=CALLER))["balance"])
+    total = Decimal((await client.get_case("100003", caller=CALLER)).balance)
     assert said(dispatcher, "utter_plan_quote")["total"] == money(total, "nb")

@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.case_system_client import Caller, CaseSystemClient
 from actions.rights import ActionLogRightsRequest, ActionSetPrivacyNoticeUrl
-from bot.case_system.api import create_app
+from bot.case_system.http.app import create_app
 from bot.config import REPO_ROOT, Settings
 from bot.provisioning import prepare_case_system
 from tests.actions.conftest import API_KEY, make_tracker, responses, slot_events

@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from actions.formatting import day
-from bot.case_system import db
-from bot.case_system.models import Case, ClaimLineRecord
+from bot.case_system.store import database as db
+from bot.case_system.store.models import Case, ClaimLineRecord
 from bot.config import Settings
 from tests.e2e.rest_chat import api, buttons_of, en, handoffs_of, nb, say, text_of, verified, verified_replies
 

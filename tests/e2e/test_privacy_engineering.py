@@ -29,7 +29,7 @@ import requests
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot.case_system.demo_data import DEBTORS
+from bot.case_system.domain.demo_data import DEBTORS
 from bot.channels.conversation_ids import sms_conversation_id
 from bot.config import Settings, to_sync_url
 from bot.provisioning import prepare_case_system, train_model

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import aiohttp
 import pytest
 
-from bot.case_system.rights_requests import due_date
+from bot.case_system.domain.rights_requests import due_date
 from bot.config import Settings
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]

@@ -22,10 +22,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings, load_settings
-from bot.case_system.api import CASE_SYSTEM, create_app
-from bot.case_system.db import upgrade_database
-from bot.case_system.demo_data import load_demo_data
-from bot.case_system.models import AuditEvent, Base, VerificationLock
+from bot.case_system.http.app import create_app
+from bot.case_system.http.context import CASE_SYSTEM
+from bot.case_system.store.database import upgrade_database
+from bot.case_system.domain.demo_data import load_demo_data
+from bot.case_system.store.models import AuditEvent, Base, VerificationLock
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 API_KEY = "test-case-api-key"

@@ -5,7 +5,7 @@ from datetime import date
 import holidays
 import pytest
 
-from bot.case_system.bank_days import add_bank_days, is_bank_day, next_bank_day
+from bot.case_system.domain.bank_days import add_bank_days, is_bank_day, next_bank_day
 
 
 def test_holidays_package_lacks_christmas_eve_and_new_years_eve():

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.case_system.claims import (
+from bot.case_system.domain.claims import (
     FEE_TYPES,
     ClaimLine,
     LineType,
@@ -14,7 +14,7 @@ from bot.case_system.claims import (
     balance,
     claim_statement,
 )
-from bot.case_system.interest import load_default_rate_table
+from bot.case_system.domain.interest import load_default_rate_table
 
 RATES = load_default_rate_table()
 D = Decimal

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.case_system.claims import LineType
-from bot.case_system.fees import (
+from bot.case_system.contract.enums import LineType
+from bot.case_system.domain.fees import (
     FeeCheck,
     check_fee,
     collection_fee_cap,

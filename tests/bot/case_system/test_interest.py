@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from bot.case_system.interest import (
+from bot.case_system.domain.interest import (
     DEFAULT_PATH,
     HalfYear,
     RatePeriod,

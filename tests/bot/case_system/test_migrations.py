@@ -10,15 +10,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bot.case_system.db import (
+from bot.case_system.store.database import (
     alembic_config,
     downgrade_database,
     engine_for_url,
-    is_empty,
     session_factory,
     upgrade_database,
 )
-from bot.case_system.models import Base
+from bot.case_system.store.queries import is_empty
+from bot.case_system.store.models import Base
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.case_system.models import CaseStage
-from bot.case_system.payment_deadline import (
+from bot.case_system.contract.enums import CaseStage
+from bot.case_system.domain.payment_deadline import (
     DueInstallment,
     PayBy,
     PayByBasis,

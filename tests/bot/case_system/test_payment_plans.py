@@ -12,11 +12,11 @@ from decimal import Decimal
 
 import pytest
 
-from bot.case_system import fees
-from bot.case_system.bank_days import is_bank_day
-from bot.case_system.claims import ClaimLine, LineType, claim_statement
-from bot.case_system.interest import load_default_rate_table
-from bot.case_system.payment_plans import (
+from bot.case_system.domain import fees
+from bot.case_system.domain.bank_days import is_bank_day
+from bot.case_system.domain.claims import ClaimLine, LineType, claim_statement
+from bot.case_system.domain.interest import load_default_rate_table
+from bot.case_system.domain.payment_plans import (
     ClaimFacts,
     InvalidProposal,
     PlanPolicy,
@@ -30,7 +30,7 @@ from bot.case_system.payment_plans import (
     quote_plan,
     schedule,
 )
-from bot.case_system.postponements import decide_postponement
+from bot.case_system.domain.postponements import decide_postponement
 
 TODAY = date(2026, 11, 25)
 RATES = load_default_rate_table()
@@ -104,7 +104,7 @@ def test_nothing_proposed_gives_the_lowest_installment_the_policy_allows():
 def test_interest_keeps_running_and_is_estimated_from_the_schedule():
     plan = quote(monthly_amount=Decimal("500.00"))
     # The same figure as the claim statement gives if every installment is paid on its day.
-    from bot.case_system.claims import Payment
+    from bot.case_system.domain.claims import Payment
 
     expected = claim_statement(
         principal=CLAIM.principal,

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from bot.case_system.api import CASE_SYSTEM
-from bot.case_system.models import AuditEvent, Case, ClaimLineRecord
-from bot.case_system.outbox import OutboundMessage
+from bot.case_system.http.context import CASE_SYSTEM
+from bot.case_system.store.models import AuditEvent, Case, ClaimLineRecord
+from bot.case_system.store.models import OutboundMessage
 
 WEB = {"channel": "web", "conversation_id": "web:payments-test"}
 TODAY = date(2026, 11, 25)  # conftest's clock

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.case_system.api import CASE_SYSTEM
-from bot.case_system.models import DataExport, Debtor, Handoff, RightsRequest
+from bot.case_system.http.context import CASE_SYSTEM
+from bot.case_system.store.models import DataExport, Debtor, Handoff, RightsRequest
+from bot.redaction import PLACEHOLDER
 
 KARI = {"case_number": "100001", "birth_date": "1985-03-14", "national_id": "14838540024"}
 ACTION_SERVER = {"X-Actor": "assistant:web", "X-Purpose": "rights_request"}
@@ -125,7 +126,7 @@ async def test_rectification_keeps_what_is_wrong_and_what_is_right_in_the_debtor
     answer = await client.get(f"/api/v1/rights-requests/{body['id']}", headers=auth)
     detail = await answer.json()
     assert detail["rectification_wrong"] == "Storgata 1"
-    assert detail["rectification_right"] == "Lillegata 2, og fnr [national-id]"  # never stored
+    assert detail["rectification_right"] == f"Lillegata 2, og fnr {PLACEHOLDER}"  # never stored
     assert detail["request_text"] == "adressen er feil"
 
 

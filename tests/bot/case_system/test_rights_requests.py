@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.case_system import rights_requests as rules
-from bot.case_system.models import Debtor, RightsRequestStatus, RightsRequestType
+from bot.case_system.domain import rights_requests as rules
+from bot.case_system.contract.enums import RightsRequestStatus, RightsRequestType
+from bot.case_system.store.models import Debtor
 
 OSLO = ZoneInfo("Europe/Oslo")
 

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot import cli
-from bot.case_system.db import engine_for_url, session_factory
-from bot.case_system.demo_data import load_demo_data
+from bot.case_system.store.database import engine_for_url, session_factory
+from bot.case_system.domain.demo_data import load_demo_data
 from bot.retention import apply_retention, erase_conversation, plan_retention
 from tests.bot.case_system.conftest import make_settings
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.case_system.serializers import timestamp
+from bot.case_system.contract.fields import timestamp
 
 KARI = {"case_number": "100001", "birth_date": "1985-03-14", "national_id": "14838540024", "phone": "+4791234567"}
 OLA = {"birth_date": "1992-11-02", "national_id": "02919230056"}

@@ -10,7 +10,11 @@ import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestServer
 
-from bot.case_system import db, outbox, sms
+from bot import sms_consent
+from bot.case_system.contract.enums import ConsentChange
+from bot.case_system.domain import outbox, sms
+from bot.case_system.store import database as db
+from bot.case_system.store.models import OutboundMessage
 from bot.config import load_settings
 from bot.outbound_sms import MAX_ATTEMPTS, SmsDelivery, twilio_client
 from tests.bot.case_system.conftest import create_postgres_database, drop_postgres_database, postgres_unreachable_reason
@@ -90,8 +94,8 @@ async def enqueue(sessions, *messages: tuple[str, str]) -> None:
 async def statuses(sessions) -> list[tuple]:
     async with sessions() as session:
         rows = await session.execute(
-            sa.select(outbox.OutboundMessage.body, outbox.OutboundMessage.status, outbox.OutboundMessage.attempts)
-            .order_by(outbox.OutboundMessage.id)
+            sa.select(OutboundMessage.body, OutboundMessage.status, OutboundMessage.attempts)
+            .order_by(OutboundMessage.id)
         )
         return [(body, status.value, attempts) for body, status, attempts in rows]
 
@@ -105,14 +109,14 @@ async def test_pending_messages_are_sent_in_order_through_the_twilio_client(sess
     assert all(m.status_callback.endswith("/webhooks/twilio_sms/status") for m in fake_twilio.messages)
     assert [status for _, status, _ in await statuses(sessions)] == ["sent", "sent", "sent"]
     async with sessions() as session:
-        ids = (await session.execute(sa.select(outbox.OutboundMessage.provider_id))).scalars().all()
+        ids = (await session.execute(sa.select(OutboundMessage.provider_id))).scalars().all()
     assert sorted(ids) == sorted(m.sid for m in fake_twilio.messages)
 
 
 async def test_an_opted_out_number_gets_nothing(sessions, delivery, fake_twilio):
     await enqueue(sessions, ("+4791234567", "hei"), ("+4798765432", "hei Ola"))
     async with sessions() as session:
-        await sms.apply_consent_change(session, "+4791234567", sms.ConsentChange.OPT_OUT, now=NOW)
+        await sms.apply_consent_change(session, "+4791234567", ConsentChange.OPT_OUT, now=NOW)
         await session.commit()
     while await delivery.deliver_pending():
         pass
@@ -134,7 +138,7 @@ async def test_a_failure_is_retried_with_backoff_and_holds_back_later_messages_t
         pass
     assert [m.body for m in fake_twilio.messages] == ["første", "andre"]
     async with sessions() as session:
-        codes = (await session.execute(sa.select(outbox.OutboundMessage.error_code))).scalars().all()
+        codes = (await session.execute(sa.select(OutboundMessage.error_code))).scalars().all()
     assert codes[0] == "20500"
 
 
@@ -150,10 +154,10 @@ async def test_delivery_gives_up_after_the_last_attempt(sessions, delivery, fake
 
 
 def test_consent_keywords():
-    assert sms.consent_change("STOP") is sms.ConsentChange.OPT_OUT
-    assert sms.consent_change(" stopp. ") is sms.ConsentChange.OPT_OUT
-    assert sms.consent_change("Avslutt") is sms.ConsentChange.OPT_OUT
-    assert sms.consent_change("START") is sms.ConsentChange.OPT_IN
-    assert sms.consent_change("stopp betalingen") is None
-    assert sms.consent_change("ja") is None
-    assert sms.consent_change("whatever", "STOP") is sms.ConsentChange.OPT_OUT
+    assert sms_consent.consent_change("STOP") is ConsentChange.OPT_OUT
+    assert sms_consent.consent_change(" stopp. ") is ConsentChange.OPT_OUT
+    assert sms_consent.consent_change("Avslutt") is ConsentChange.OPT_OUT
+    assert sms_consent.consent_change("START") is ConsentChange.OPT_IN
+    assert sms_consent.consent_change("stopp betalingen") is None
+    assert sms_consent.consent_change("ja") is None
+    assert sms_consent.consent_change("whatever", "STOP") is ConsentChange.OPT_OUT

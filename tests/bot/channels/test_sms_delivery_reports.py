@@ -10,8 +10,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from actions.case_system_client import Caller
-from bot.case_system import db
-from bot.case_system.outbox import OutboundMessage, OutboundStatus
+from bot.case_system.store import database as db
+from bot.case_system.contract.enums import OutboundStatus
+from bot.case_system.store.models import OutboundMessage
 from bot.channels import twilio_sms
 from bot.channels.twilio_sms import TwilioSmsInput
 from bot.config import load_settings

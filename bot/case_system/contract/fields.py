@@ -1,0 +1,360 @@
+"""The value types of the API contract: how each kind of field is read, checked, written and
+documented, in one place.
+
+Request types are strict (a number is not a string, a bool is not a number) and say what is wrong
+in the words of the error body: a `Problem` with 400 for the wrong JSON type (`invalid_field`) or
+422 for a broken rule (`validation_error`), never repeating the value. Response types turn the
+domain's values into the wire's: money as a string with two decimals in NOK, dates as ISO 8601,
+timestamps in UTC to the second.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import Any, ClassVar, Iterable, Optional, Type
+
+from bot.config import money
+
+CASE_NUMBER = re.compile(r"[0-9]{6,8}")
+CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.:@+=/-]{1,200}")
+AUDIT_TOKEN = re.compile(r"[A-Za-z0-9_.:@-]{1,100}")  # X-Actor and X-Purpose values
+HANDOFF_REASON = re.compile(r"[a-z][a-z0-9_]{0,31}")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+PROVIDER_ID = re.compile(r"[A-Za-z]{2}[0-9a-fA-F]{32}")  # Twilio SIDs: two letters, 32 hex digits
+SMS_PURPOSE = re.compile(r"[a-z_]{1,64}")
+RIGHTS_REFERENCE = re.compile(r"PV-[0-9A-HJKMNP-TV-Z]{6}")
+AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # a minus is let through to be told "more than zero"
+MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
+_SEPARATORS = re.compile(r"[ .\-\u00a0]")
+
+CONVERSATION_ID_RULE = "1 to 200 letters, digits or the characters _ . : @ + = / -"
+AUDIT_TOKEN_RULE = "1 to 100 letters, digits or the characters _ . : @ -"
+MAX_AMOUNT = Decimal("10000000")  # above any claim this system holds: a typo, not a proposal
+CENT = Decimal("0.01")
+
+
+class Problem(ValueError):
+    """What is wrong with one field, as the error body says it: "The field 'x' <problem>."
+
+    `status` is 400 for a value of the wrong JSON type and 422 for one that breaks a rule; `field`
+    names another field than the one validated when a rule is about that one.
+    """
+
+    def __init__(self, problem: str, *, status: int = 422, field: Optional[str] = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.status = status
+        self.field = field
+
+
+def wrong_type(expected: str) -> Problem:
+    return Problem(f"must be {expected}", status=400)
+
+
+def case_number_as_typed(value: str) -> Optional[str]:
+    """The case number's 6 to 8 digits (spaces, dots and dashes removed), or None."""
+    digits = _SEPARATORS.sub("", value.strip())
+    return digits if CASE_NUMBER.fullmatch(digits) else None
+
+
+def amount_problem(amount: Decimal) -> Optional[str]:
+    """What keeps `amount` from being an amount in kroner a debtor can propose, or None."""
+    if not amount.is_finite() or amount <= 0:
+        return "must be more than zero"
+    # Size before decimals: quantizing a number of 27 or more digits exceeds the decimal context's
+    # precision and raises InvalidOperation instead of answering.
+    if amount > MAX_AMOUNT:
+        return "is larger than any claim"
+    if amount != amount.quantize(CENT):
+        return "must have at most two decimals"
+    return None
+
+
+def timestamp(value: datetime) -> str:
+    """A moment on the wire: UTC, to the second, with its offset."""
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+# --- request types -------------------------------------------------------------------------------
+
+
+class Text(str):
+    """A JSON string. Subclasses add a rule in `check`, a schema in `SCHEMA`.
+
+    `MISSING` is the problem when the field is required but absent or null (by default 422 "is
+    required"); `EXPECTED` completes "must be ..." for a value of another JSON type.
+    """
+
+    EXPECTED: ClassVar[str] = "a string"
+    MISSING: ClassVar[Optional[Problem]] = None
+    SCHEMA: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise wrong_type(cls.EXPECTED)
+        return cls.check(value)
+
+    @classmethod
+    def check(cls, value: str) -> Any:
+        return value
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="string", **cls.SCHEMA)
+
+
+def bounded_text(max_length: int, *, description: Optional[str] = None) -> Type[Text]:
+    """A string of at most `max_length` characters."""
+
+    class BoundedText(Text):
+        SCHEMA = {"maxLength": max_length, **({"description": description} if description else {})}
+
+        @classmethod
+        def check(cls, value: str) -> str:
+            if len(value) > max_length:
+                raise Problem(f"must be at most {max_length} characters")
+            return value
+
+    return BoundedText
+
+
+def patterned_text(pattern: re.Pattern[str], problem: str, **schema: Any) -> Type[Text]:
+    """A string that matches `pattern` in full."""
+
+    class PatternedText(Text):
+        SCHEMA = {"pattern": f"^{pattern.pattern}$", **schema}
+
+        @classmethod
+        def check(cls, value: str) -> str:
+            if not pattern.fullmatch(value):
+                raise Problem(problem)
+            return value
+
+    return PatternedText
+
+
+def one_of(members: Iterable[Enum]) -> Type[Text]:
+    """One of `members`' values, read as the enum member."""
+    members = tuple(members)
+    by_value = {member.value: member for member in members}
+    names = ", ".join(by_value)
+
+    class Choice(Text):
+        SCHEMA = {"enum": list(by_value)}
+
+        @classmethod
+        def check(cls, value: str) -> Enum:
+            if value not in by_value:
+                raise Problem(f"must be one of {names}")
+            return by_value[value]
+
+    return Choice
+
+
+ConversationId = patterned_text(CONVERSATION_ID, f"must be {CONVERSATION_ID_RULE}", example="web-3f1c0d9e")
+HandoffReason = patterned_text(HANDOFF_REASON, "must be a lower-case code such as 'requested'", example="not_understood")
+
+
+class CaseNumberInput(Text):
+    """A case number as a debtor types it; read as its 6 to 8 digits."""
+
+    SCHEMA = {"example": "100 001", "description": "6 to 8 digits; spaces, dots and dashes are ignored."}
+
+    @classmethod
+    def check(cls, value: str) -> str:
+        digits = case_number_as_typed(value)
+        if digits is None:
+            raise Problem("must be a case number of 6 to 8 digits")
+        return digits
+
+
+class IsoDate(Text):
+    """A calendar date written YYYY-MM-DD, read as a `date`."""
+
+    SCHEMA = {"format": "date"}
+
+    @classmethod
+    def check(cls, value: str) -> date:
+        try:
+            if not ISO_DATE.fullmatch(value):
+                raise ValueError
+            return date.fromisoformat(value)
+        except ValueError:
+            raise Problem("must be a date in the form YYYY-MM-DD") from None
+
+
+class AwareTimestamp(Text):
+    """An ISO 8601 timestamp with a time zone offset, read as an aware UTC `datetime`."""
+
+    SCHEMA = {"format": "date-time"}
+
+    @classmethod
+    def check(cls, value: str) -> datetime:
+        try:
+            parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+        except ValueError:
+            raise Problem("must be an ISO 8601 timestamp") from None
+        if parsed.tzinfo is None:
+            raise Problem("must be an ISO 8601 timestamp with a time zone offset")
+        return parsed.astimezone(timezone.utc)
+
+
+class Amount(Decimal):
+    """An amount in NOK a debtor proposes: a string of plain decimals (or whole kroner as a JSON
+    integer), more than 0, at most `MAX_AMOUNT`, at most two decimals; read as a `Decimal`."""
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> Decimal:
+        # JSON numbers with a fraction arrive as floats: money must come as a string (or whole kroner).
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise wrong_type('an amount as a string such as "500.00", or whole kroner')
+        text = str(value).strip()
+        # Plain decimal notation only: `Decimal` would also take exponents ("1e30"), NaN,
+        # underscores and non-ASCII digits, none of which is an amount a debtor typed.
+        if not AMOUNT.fullmatch(text):
+            raise Problem("must be an amount such as 500.00")
+        try:
+            amount = Decimal(text)
+            problem = amount_problem(amount)
+        except ArithmeticError:  # decimal.InvalidOperation and its kin: a 422, never a 500
+            raise Problem("must be an amount such as 500.00") from None
+        if problem:
+            raise Problem(problem)
+        return amount.quantize(CENT)
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(
+            type="string",
+            pattern=r"^[0-9]+(\.[0-9]{1,2})?$",
+            example="500.00",
+            description="NOK as a string of digits with at most two decimals (or whole kroner as an integer); "
+            f"more than 0 and at most {MAX_AMOUNT}.",
+        )
+
+
+class WholeNumber(int):
+    """A JSON integer (not a bool, not a number with a fraction)."""
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong_type("a whole number")
+        return value
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="integer")
+
+
+class Acceptance(int):
+    """`true` and nothing else: the debtor's explicit acceptance."""
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> bool:
+        if value is not True:
+            raise Problem("must be true: a plan is only made on the debtor's explicit acceptance")
+        return True
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="boolean", enum=[True], description="The debtor's explicit acceptance.")
+
+
+# --- response types ------------------------------------------------------------------------------
+
+
+class Money(str):
+    """NOK on the wire: a string with exactly two decimals ("2450.00"), from a `Decimal`."""
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> str:
+        if isinstance(value, Decimal):
+            return money(value)
+        if isinstance(value, str) and MONEY.fullmatch(value):
+            return value
+        raise ValueError("not money with two decimals")
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="string", pattern=f"^{MONEY.pattern}$", example="2450.00", description="NOK")
+
+
+class Percent(str):
+    """A rate in percent with two decimals ("12.50")."""
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> str:
+        if isinstance(value, Decimal):
+            return f"{value:.2f}"
+        if isinstance(value, str) and MONEY.fullmatch(value):
+            return value
+        raise ValueError("not a percentage with two decimals")
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="string", pattern=f"^{MONEY.pattern}$", example="12.50")
+
+
+class CaseNumber(str):
+    """A case number as the case system writes it: 6 to 8 digits."""
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> str:
+        if not isinstance(value, str) or not CASE_NUMBER.fullmatch(value):
+            raise ValueError("not a case number")
+        return value
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="string", pattern=f"^{CASE_NUMBER.pattern}$", example="100001")
+
+
+class RightsReference(str):
+    """A rights request's short reference, such as PV-7K3QXM."""
+
+    @classmethod
+    def __get_validators__(cls):
+        yield cls.validate
+
+    @classmethod
+    def validate(cls, value: Any) -> str:
+        if not isinstance(value, str) or not RIGHTS_REFERENCE.fullmatch(value):
+            raise ValueError("not a rights-request reference")
+        return value
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="string", pattern=f"^{RIGHTS_REFERENCE.pattern}$", example="PV-7K3QXM")

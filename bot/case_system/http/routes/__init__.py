@@ -1,0 +1,26 @@
+"""The API's routes: one module per resource, gathered into the one table the app registers and
+the OpenAPI document describes."""
+
+from bot.case_system.http.routes import (
+    cases,
+    disputes,
+    handoffs,
+    health,
+    payment_plans,
+    postponements,
+    rights_requests,
+    sms,
+    verifications,
+)
+
+ENDPOINTS = [
+    *health.ENDPOINTS,
+    *verifications.ENDPOINTS,
+    *cases.ENDPOINTS,
+    *payment_plans.ENDPOINTS,
+    *postponements.ENDPOINTS,
+    *disputes.ENDPOINTS,
+    *handoffs.ENDPOINTS,
+    *rights_requests.ENDPOINTS,
+    *sms.ENDPOINTS,
+]

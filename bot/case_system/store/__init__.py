@@ -1,0 +1,1 @@
+"""The case system's storage: SQLAlchemy models, the database, queries and Alembic migrations."""
