@@ -8,15 +8,22 @@ from typing import Any, Optional
 from rasa_sdk import Tracker
 
 from actions.case_system_client import Caller
+from bot.case_system.contract.enums import Channel
 from bot.redaction import redact_text
 
 # Rasa's input channel names mapped to the channel names of the case system.
-CHANNELS = {"socketio": "web", "web": "web", "twilio_sms": "sms", "twilio_voice": "voice", "rest": "rest"}
+CHANNELS = {
+    "socketio": Channel.WEB.value,
+    "web": Channel.WEB.value,
+    "twilio_sms": Channel.SMS.value,
+    "twilio_voice": Channel.VOICE.value,
+    "rest": Channel.REST.value,
+}
 TRANSCRIPT_LIMIT = 50  # most recent messages a caseworker receives with a handoff
 
 
 def channel_of(tracker: Tracker) -> str:
-    return CHANNELS.get(tracker.get_latest_input_channel() or "", "rest")
+    return CHANNELS.get(tracker.get_latest_input_channel() or "", Channel.REST.value)
 
 
 def caller_for(tracker: Tracker, purpose: str) -> Caller:

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
 from actions.conversation import caller_for, channel_of, transcript
 from actions.services import case_system, settings
+from bot.case_system.contract.enums import HandoffPriority
 
 HIGH_PRIORITY_REASONS = {"hardship"}
 
@@ -22,7 +23,7 @@ async def hand_off(
     *,
     reason: str,
     note: str = "",
-    priority: str = "normal",
+    priority: str = HandoffPriority.NORMAL.value,
     case_number: Optional[str] = None,
 ) -> bool:
     """Create a handoff with the transcript so far and `note` for the caseworker, and tell the
@@ -59,7 +60,7 @@ class ActionCreateHandoff(Action):
             dispatcher,
             tracker,
             reason=reason,
-            priority="high" if reason in HIGH_PRIORITY_REASONS else "normal",
+            priority=(HandoffPriority.HIGH if reason in HIGH_PRIORITY_REASONS else HandoffPriority.NORMAL).value,
             case_number=tracker.get_slot("verified_case_number"),
         )
         return [SlotSet("handoff_reason", None)] if created else []

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from actions.handoff import hand_off
 from actions.payments import FLOW
 from bot import support_contacts as support
+from bot.case_system.contract.enums import HandoffPriority
 
 
 class ActionRespondToHardship(Action):
@@ -30,7 +31,7 @@ class ActionRespondToHardship(Action):
                 dispatcher,
                 tracker,
                 reason="hardship",
-                priority="high",
+                priority=HandoffPriority.HIGH.value,
                 note="Crisis words in the conversation: call the debtor back first.",
                 case_number=tracker.get_slot("verified_case_number"),
             )
