@@ -264,7 +264,9 @@ class WholeNumber(int):
 
 
 class Acceptance(int):
-    """`true` and nothing else: the debtor's explicit acceptance."""
+    """`true` and nothing else: the debtor's explicit acceptance (absent is no acceptance)."""
+
+    MISSING: ClassVar[Problem] = Problem("must be true: a plan is only made on the debtor's explicit acceptance")
 
     @classmethod
     def __get_validators__(cls):
@@ -273,7 +275,7 @@ class Acceptance(int):
     @classmethod
     def validate(cls, value: Any) -> bool:
         if value is not True:
-            raise Problem("must be true: a plan is only made on the debtor's explicit acceptance")
+            raise Problem(cls.MISSING.problem)
         return True
 
     @classmethod

@@ -130,6 +130,7 @@ BAD_PLANS = {
     "years away": ({"first_due_date": "2031-01-01"}, 422, "first_due_date"),
     "bad date": ({"first_due_date": "31.12.2026"}, 422, "first_due_date"),
     "not accepted": ({"monthly_amount": "500", "accepted": False}, 422, "accepted"),
+    "acceptance left out": ({"monthly_amount": "500", "accepted": None}, 422, "accepted"),  # null is absent
 }
 
 
