@@ -1,14 +1,20 @@
 """The web chat page in a real headless Chromium (Debian's package, driven by Playwright):
 Kari Nordmann is verified and told her balance, with a page reload in the middle; the page passes
-an axe-core accessibility check; a screenshot is saved."""
+an axe-core accessibility check; a screenshot is saved. And a burst of messages from one
+conversation, through python-socketio's client, is answered message by message."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import secrets
 import shutil
 from pathlib import Path
 
+import aiohttp
 import pytest
+import socketio
+from engineio.payload import Payload
 from playwright.async_api import async_playwright, expect
 
 from actions.formatting import money
@@ -119,3 +125,65 @@ async def test_the_page_shows_when_a_caseworker_has_the_conversation(browser_pag
     await expect(page.locator("#status")).to_contain_text("Samtalen er sendt til en saksbehandler")
     await page.reload()  # the state is part of the conversation, not of the page
     await expect(page.locator("#status")).to_contain_text("Samtalen er sendt til en saksbehandler")
+
+
+BUSY = "Du skriver raskere enn jeg rekker å svare."
+
+
+async def test_a_burst_of_messages_gets_a_turn_or_the_busy_answer_for_every_message(
+    running_stack, stack_settings, monkeypatch
+):
+    """30 messages at once from one page (long-polling sends them as one payload): each is either
+    a turn of the dialogue or answered at once as busy; none is lost."""
+    burst = 30
+    # python-engineio's client, like its server, reads at most 16 packets of one long-poll answer
+    # (a browser's client has no such limit), and the busy answers come back together.
+    monkeypatch.setattr(Payload, "max_decode_packets", 1000)
+    client = socketio.AsyncClient(reconnection=False)
+    said: list[str] = []
+    typing: list[bool] = []
+    arrived = asyncio.Event()
+
+    @client.on("bot_uttered")
+    async def bot_uttered(data):
+        said.append(data["text"])
+        arrived.set()
+
+    @client.on("bot_typing")
+    async def bot_typing(data):
+        typing.append(data["typing"])
+        arrived.set()
+
+    async def until(condition):
+        async def waiting():
+            while not condition():
+                arrived.clear()
+                await arrived.wait()
+
+        try:
+            await asyncio.wait_for(waiting(), 120)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"still waiting; said {said}, typing {typing}") from None
+
+    conversation_id = "web-" + secrets.token_hex(16)
+    base_url = f"http://{stack_settings.host}:{stack_settings.rasa_port}"
+    await client.connect(base_url, socketio_path="/socket.io", transports=["polling"])
+    try:
+        await client.emit("session_request", {"session_id": conversation_id})
+        await until(lambda: any("digital assistent" in text for text in said))
+        for number in range(burst):
+            await client.emit("user_uttered", {"message": f"hei, dette er melding {number}"})
+        # The busy answers come at once; the typing indicator goes off when the last turn is done.
+        await until(lambda: any(text.startswith(BUSY) for text in said) and typing[-1:] == [False])
+    finally:
+        await client.eio.disconnect(abort=True)  # not waiting for the long-poll in flight
+
+    busy = [text for text in said if text.startswith(BUSY)]
+    async with aiohttp.ClientSession() as http:
+        url = f"{base_url}/conversations/{conversation_id}/tracker"
+        async with http.get(url, params={"token": stack_settings.rasa_api_token}) as response:
+            events = (await response.json())["events"]
+    turns = [event["text"] for event in events if event["event"] == "user"]
+    assert len(turns) + len(busy) == burst
+    assert turns == [f"hei, dette er melding {number}" for number in range(len(turns))]  # in order
+    assert 1 <= len(turns) <= 6 and busy  # at most five waited behind the one being answered
