@@ -162,6 +162,17 @@ class CaseSystemClient:
             "POST", "/handoffs", path="/handoffs", caller=caller, json=handoff, answer=api.Handoff
         )
 
+    async def record_debtor_message(self, conversation_id: str, text: str, at: str, *, caller: Caller) -> dict[str, Any]:
+        """A debtor's message in a conversation a caseworker has taken (the assistant is silent),
+        for the caseworker's console (bot/caseworker_relay.py)."""
+        return await self._request(
+            "POST",
+            "/conversations/{conversation_id}/debtor-messages",
+            path=f"/conversations/{conversation_id}/debtor-messages",
+            caller=caller,
+            json={"text": text, "at": at},
+        )
+
     # --- SMS channel (bot/channels/twilio_sms.py) ---------------------------------------------
 
     async def record_inbound_sms(

@@ -25,6 +25,9 @@ And what it adds around Rasa:
   (Rasa waits up to 5 minutes) ends the turn with `utter_assistant_unavailable`, so the debtor
   hears within seconds that something is wrong instead of waiting in silence.
 - Log records carry no message text, whoever writes them (bot.logs).
+- In a conversation a caseworker has taken (paused by the backoffice), each debtor message is
+  forwarded to the caseworker's console (bot.caseworker_relay); Rasa itself keeps the assistant
+  silent and the message in the tracker.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from rasa.shared.exceptions import RasaException
 from sanic import Sanic, response
 from sanic.request import Request
 
+from actions.case_system_client import CaseSystemClient
+from bot.caseworker_relay import CaseworkerRelay
 from bot.config import load_settings
 from bot.graph_runner import SequentialGraphRunner
 from bot.logs import configure_rasa_logging, route_library_loggers
@@ -173,6 +178,18 @@ def configure_app(*args: Any, **kwargs: Any) -> Sanic:
     return app
 
 
+_run_prediction_loop = rasa.core.processor.MessageProcessor._run_prediction_loop
+
+
+def forwarding_while_paused(relay: CaseworkerRelay):
+    async def run_prediction_loop(self, output_channel, tracker) -> None:
+        if tracker.is_paused():
+            relay.forward(tracker)
+        return await _run_prediction_loop(self, output_channel, tracker)
+
+    return run_prediction_loop
+
+
 def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
     """Rasa's command line: `argv`, with the API token from RASA_API_TOKEN when the API is on."""
     token = environ.get("RASA_API_TOKEN", "")
@@ -190,6 +207,8 @@ def install() -> None:
     Domain.is_empty = domain_is_empty
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # the runner the agent loads a model with
     rasa.core.run.configure_app = configure_app
+    relay = CaseworkerRelay(CaseSystemClient.from_settings(settings))
+    rasa.core.processor.MessageProcessor._run_prediction_loop = forwarding_while_paused(relay)
     configure_rasa_logging()
     limit_blas_threads()
 

@@ -20,21 +20,31 @@ from twilio.request_validator import RequestValidator
 log = logging.getLogger(__name__)
 
 HANDOFF_RESPONSE = "utter_handoff_created"  # the dialogue has handed the conversation to a person
+RETURNED_RESPONSE = "utter_caseworker_returned"  # a caseworker has handed it back to the assistant
+CASEWORKER = "caseworker"  # a message's `from` when a caseworker wrote it (the backoffice sends it)
 CHOICE_DIGIT = re.compile(r"\s*([1-9])\s*[.)]?\s*")
 
 
 @dataclass
 class Reply:
-    """One message of the assistant's turn, as the domain response produced it."""
+    """One message of the assistant's turn, as the domain response produced it, or a caseworker's
+    message in a conversation they have taken over."""
 
     text: str = ""
     buttons: list[dict[str, Any]] = field(default_factory=list)
     response: Optional[str] = None  # the domain response's name, e.g. utter_handoff_created
+    caseworker_name: Optional[str] = None  # set when a caseworker wrote it
 
     @classmethod
     def from_message(cls, message: dict[str, Any]) -> "Reply":
         buttons = message.get("buttons") or message.get("quick_replies") or []
-        return cls(text=message.get("text") or "", buttons=list(buttons), response=message.get("utter_action"))
+        by_caseworker = message.get("from") == CASEWORKER
+        return cls(
+            text=message.get("text") or "",
+            buttons=list(buttons),
+            response=message.get("utter_action"),
+            caseworker_name=(message.get("caseworker_name") or "") if by_caseworker else None,
+        )
 
 
 class ReplyCollector(OutputChannel):

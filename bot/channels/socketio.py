@@ -39,7 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels.common import HANDOFF_RESPONSE, Reply, render, tracker_of
+from bot.channels.common import CASEWORKER, HANDOFF_RESPONSE, RETURNED_RESPONSE, Reply, render, tracker_of
 from bot.channels.conversation_ids import web_conversation_id
 from bot.channels.limits import MAX_MESSAGE_CHARACTERS, TOO_LONG_RESPONSE, too_long
 from bot.config import Settings, load_settings
@@ -73,14 +73,20 @@ class _Backlog:
 
 
 def bot_event(reply: Reply) -> dict[str, Any]:
-    """A reply as the page receives it."""
-    return {
+    """A reply as the page receives it: `from` says whether the assistant or a caseworker wrote
+    it; `handoff` and `returned` mark the turns where a person took or gave back the conversation."""
+    event = {
         "text": reply.text,
         "quick_replies": [
             {"title": button.get("title", ""), "payload": button.get("payload", "")} for button in reply.buttons
         ],
         "handoff": reply.response == HANDOFF_RESPONSE,
+        "returned": reply.response == RETURNED_RESPONSE,
+        "from": "assistant",
     }
+    if reply.caseworker_name is not None:
+        event.update({"from": CASEWORKER, "name": reply.caseworker_name})
+    return event
 
 
 class WebChatOutput(OutputChannel):

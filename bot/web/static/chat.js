@@ -16,6 +16,7 @@
   var language = sessionStorage.getItem(LANGUAGE_KEY) === "en" ? "en" : "nb";
   var shown = 0; // messages in the log, to add only what is new from the server's history
   var handedOff = false;
+  var withCaseworker = false; // a caseworker has written in this conversation since the last hand-back
   var online = false;
 
   function newSessionId() {
@@ -46,13 +47,18 @@
     if (t("title")) { document.title = t("title"); }
     switcher.lang = t("switch_lang") || "en";
     document.querySelectorAll(".who").forEach(function (element) {
-      element.textContent = t(element.dataset.who) || element.textContent;
+      element.textContent = whoLabel(element.dataset.who, element.dataset.name);
     });
     showStatus();
   }
 
+  function whoLabel(who, name) {
+    var label = t(who) || "";
+    return who === "caseworker" ? label.replace("{name}", name || "") : label;
+  }
+
   function showStatus() {
-    var key = !online && shown > 0 ? "offline" : (handedOff ? "handoff" : null);
+    var key = !online && shown > 0 ? "offline" : (withCaseworker ? "with_caseworker" : (handedOff ? "handoff" : null));
     status.textContent = key ? t(key) || "" : "";
     status.className = "status" + (key ? " status-" + key : "");
   }
@@ -62,12 +68,15 @@
   }
 
   function addMessage(message) {
+    var byCaseworker = message.sender === "bot" && message.from === "caseworker";
     var item = document.createElement("div");
-    item.className = "message message-" + message.sender;
+    item.className = "message message-" + message.sender + (byCaseworker ? " message-caseworker" : "");
     var who = document.createElement("span");
-    who.className = "visually-hidden who";
-    who.dataset.who = message.sender === "user" ? "you" : "assistant";
-    who.textContent = (t(who.dataset.who) || "") + " ";
+    // A caseworker's name is shown to everyone; "You" and "Assistant" only to screen readers.
+    who.className = byCaseworker ? "who who-caseworker" : "visually-hidden who";
+    who.dataset.who = message.sender === "user" ? "you" : (byCaseworker ? "caseworker" : "assistant");
+    if (byCaseworker) { who.dataset.name = message.name || ""; }
+    who.textContent = whoLabel(who.dataset.who, who.dataset.name) + " ";
     var text = document.createElement("span");
     text.className = "text";
     text.textContent = message.text || "";
@@ -89,7 +98,10 @@
       });
       item.appendChild(group);
     }
-    if (message.handoff) { handedOff = true; showStatus(); }
+    if (message.handoff) { handedOff = true; }
+    if (byCaseworker) { withCaseworker = true; }
+    if (message.returned) { handedOff = false; withCaseworker = false; }
+    showStatus();
     log.appendChild(item);
     shown += 1;
     item.scrollIntoView({ block: "end" });
