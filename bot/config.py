@@ -34,6 +34,8 @@ class Settings:
     rasa_api_token: str = env("RASA_API_TOKEN", "", secret=True)
     conversation_id_key: str = env("CONVERSATION_ID_KEY", "", secret=True)  # keys SMS conversation ids
     action_server_token: str = env("ACTION_SERVER_TOKEN", "", secret=True)  # dialogue -> action server
+    # Encrypts the caseworker console's session cookies; the same in every backoffice process.
+    console_session_secret: str = env("CONSOLE_SESSION_SECRET", "", secret=True)
 
     # Stores.
     database_url: str = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casesystem.db'}")  # case system
@@ -49,6 +51,8 @@ class Settings:
     case_api_url: str = env("CASE_API_URL", "")
     action_endpoint_url: str = env("ACTION_ENDPOINT_URL", "")
     public_base_url: str = env("PUBLIC_BASE_URL", "")  # the address Twilio signs
+    # Rasa's HTTP API, which the backoffice calls to pause, resume and write in a conversation.
+    dialogue_server_url: str = env("DIALOGUE_SERVER_URL", "")
 
     # Twilio.
     twilio_account_sid: str = env("TWILIO_ACCOUNT_SID", "")
@@ -97,6 +101,16 @@ class Settings:
     agency_bic: str = env("AGENCY_BIC", "DEMONOKK")
     privacy_notice_url: str = env("PRIVACY_NOTICE_URL", "https://www.alektum.no/personvern")
 
+    # Caseworkers (the console at /console). Opening hours in Oslo time, Norwegian public holidays
+    # closed; the service level a handoff is answered within while open.
+    caseworker_hours: str = env("CASEWORKER_HOURS", "mon-fri 08:00-16:00")
+    handoff_sla_minutes: int = env("HANDOFF_SLA_MINUTES", 15)
+    handoff_webhook_url: str = env("HANDOFF_WEBHOOK_URL", "")  # optional: signed POSTs on handoff changes
+    handoff_webhook_secret: str = env("HANDOFF_WEBHOOK_SECRET", "", secret=True)
+    # Demo mode only: the passwords setup gives the demo accounts `demo` and `supervisor`.
+    caseworker_demo_password: str = env("CASEWORKER_DEMO_PASSWORD", "", secret=True)
+    supervisor_demo_password: str = env("SUPERVISOR_DEMO_PASSWORD", "", secret=True)
+
     # Retention (`debtbot retention`), defaults from the privacy notice: the personal link to a case
     # is anonymised at the latest 3 years after the case closed; data kept for development and
     # analysis (conversations) at most 3 years after the last contact.
@@ -108,11 +122,13 @@ class Settings:
             "case_api_url": f"http://{self.host}:{self.backoffice_port}/api/v1",
             "action_endpoint_url": f"http://{self.host}:{self.action_server_port}/webhook",
             "public_base_url": f"http://{self.host}:{self.rasa_port}",
+            "dialogue_server_url": f"http://{self.host}:{self.rasa_port}",
         }
         for name, default in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, default)
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+        object.__setattr__(self, "dialogue_server_url", self.dialogue_server_url.rstrip("/"))
         object.__setattr__(self, "log_level", self.log_level.upper())
 
     @property

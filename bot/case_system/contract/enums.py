@@ -137,13 +137,38 @@ class HandoffPriority(str, enum.Enum):
 
 
 class HandoffStatus(str, enum.Enum):
-    OPEN = "open"
-    TAKEN = "taken"
-    CLOSED = "closed"
+    OPEN = "open"  # waiting in the caseworkers' queue; the assistant still answers
+    TAKEN = "taken"  # a caseworker has the conversation; the assistant is paused
+    RETURNED = "returned"  # handed back to the assistant
+    RESOLVED = "resolved"  # finished by a caseworker with an outcome
+    CLOSED = "closed"  # closed without a caseworker (by retention, or before caseworkers had a console)
 
 
 # A handoff in one of these states is still waiting for, or with, a caseworker.
 ACTIVE_HANDOFF_STATUSES = (HandoffStatus.OPEN, HandoffStatus.TAKEN)
+
+
+class HandoffOutcome(str, enum.Enum):
+    """What a caseworker's conversation came to."""
+
+    PAID = "paid"
+    PLAN_AGREED = "plan_agreed"
+    DISPUTE_REGISTERED = "dispute_registered"
+    RIGHTS_REQUEST = "rights_request"
+    OTHER = "other"
+
+
+class MessageSender(str, enum.Enum):
+    """Who wrote a message of a handed-over conversation."""
+
+    DEBTOR = "debtor"
+    CASEWORKER = "caseworker"
+    ASSISTANT = "assistant"
+
+
+class CaseworkerRole(str, enum.Enum):
+    CASEWORKER = "caseworker"
+    SUPERVISOR = "supervisor"  # may also reassign a handoff another caseworker has taken
 
 
 class TranscriptSender(str, enum.Enum):

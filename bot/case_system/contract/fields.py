@@ -26,6 +26,7 @@ ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 PROVIDER_ID = re.compile(r"[A-Za-z]{2}[0-9a-fA-F]{32}")  # Twilio SIDs: two letters, 32 hex digits
 SMS_PURPOSE = re.compile(r"[a-z_]{1,64}")
 RIGHTS_REFERENCE = re.compile(r"PV-[0-9A-HJKMNP-TV-Z]{6}")
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # a caseworker's login name
 AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # a minus is let through to be told "more than zero"
 MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
 _SEPARATORS = re.compile(r"[ .\-\u00a0]")
@@ -160,7 +161,31 @@ def one_of(members: Iterable[Enum]) -> Type[Text]:
 
 
 ConversationId = patterned_text(CONVERSATION_ID, f"must be {CONVERSATION_ID_RULE}", example="web-3f1c0d9e")
-HandoffReason = patterned_text(HANDOFF_REASON, "must be a lower-case code such as 'requested'", example="not_understood")
+HandoffReason = patterned_text(
+    HANDOFF_REASON, "must be a lower-case code such as 'requested'", example="not_understood"
+)
+Username = patterned_text(
+    USERNAME,
+    "must be 1 to 64 lower-case letters, digits or the characters . _ - (starting with a letter or digit)",
+    example="anne",
+)
+
+
+def message_text(max_length: int) -> Type[Text]:
+    """A message someone wrote: not blank, at most `max_length` characters, kept as written."""
+
+    class MessageText(Text):
+        SCHEMA = {"minLength": 1, "maxLength": max_length}
+
+        @classmethod
+        def check(cls, value: str) -> str:
+            if not value.strip():
+                raise Problem("must not be empty")
+            if len(value) > max_length:
+                raise Problem(f"must be at most {max_length} characters")
+            return value
+
+    return MessageText
 
 
 class CaseNumberInput(Text):

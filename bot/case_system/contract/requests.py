@@ -21,6 +21,7 @@ from bot.case_system.contract.enums import (
     DEBTOR_CHANNELS,
     Channel,
     ExportFormat,
+    HandoffOutcome,
     HandoffPriority,
     HandoffStatus,
     Language,
@@ -41,8 +42,10 @@ from bot.case_system.contract.fields import (
     IsoDate,
     Problem,
     Text,
+    Username,
     WholeNumber,
     bounded_text,
+    message_text,
     one_of,
     wrong_type,
 )
@@ -209,6 +212,33 @@ class HandoffRequest(RequestModel):
 
 class HandoffFilters(RequestModel):
     status: Optional[one_of(HandoffStatus)] = None  # type: ignore[valid-type]
+
+
+MAX_CASEWORKER_MESSAGE_CHARS = 1600  # one SMS body at most, so a reply is never cut on SMS
+MAX_NOTE_CHARS = 4000
+
+
+class CaseworkerMessage(RequestModel):
+    """What a caseworker writes to the debtor; on SMS it is made GSM-7 safe before it is sent."""
+
+    text: message_text(MAX_CASEWORKER_MESSAGE_CHARS)  # type: ignore[valid-type]
+
+
+class DebtorMessage(RequestModel):
+    """A debtor's message that arrived while a caseworker has the conversation (from the dialogue
+    server). Identity numbers are redacted before it is stored."""
+
+    text: message_text(MAX_MESSAGE_CHARS)  # type: ignore[valid-type]
+    at: AwareTimestamp
+
+
+class HandoffResolution(RequestModel):
+    outcome: one_of(HandoffOutcome)  # type: ignore[valid-type]
+    note: bounded_text(MAX_NOTE_CHARS, description="For colleagues; identity numbers are redacted.") = ""  # type: ignore[valid-type]
+
+
+class HandoffReassignment(RequestModel):
+    to: Optional[Username] = Field(None, description="Who gets it; the supervisor asking when left out.")
 
 
 # --- payment plans, postponements, disputes, fee reviews ---------------------------------------

@@ -20,11 +20,13 @@ from bot.case_system.contract.enums import (
     Confirmation,
     ConsentChange,
     DisputeStatus,
+    HandoffOutcome,
     HandoffPriority,
     HandoffStatus,
     InstallmentStatus,
     Language,
     LineType,
+    MessageSender,
     OutboundStatus,
     PayByBasis,
     PaymentPlanStatus,
@@ -36,7 +38,6 @@ from bot.case_system.contract.enums import (
     VerificationMethod,
 )
 from bot.case_system.contract.fields import CaseNumber, Money, Percent, timestamp
-
 
 # OpenAPI 3.0.3 allows null only where a schema with a `type` says `nullable: true`; a nullable
 # reference is therefore "the referenced schema, or this schema that takes null and nothing else".
@@ -62,10 +63,11 @@ class ResponseModel(BaseModel):
         extra = "ignore"  # a client tolerates fields added later
         json_encoders = {datetime: timestamp}
         schema_extra = staticmethod(_nullable_in_openapi)
+        allow_population_by_field_name = True  # `from_` is written `from` on the wire
 
     def to_json(self) -> str:
         """The wire form: only the fields that apply, timestamps in UTC to the second."""
-        return self.json(exclude_unset=True, ensure_ascii=False)
+        return self.json(exclude_unset=True, ensure_ascii=False, by_alias=True)
 
 
 # --- errors and health ---------------------------------------------------------------------------
@@ -332,8 +334,42 @@ class Handoff(ResponseModel):
     created_at: datetime
 
 
+class HandoffCreated(Handoff):
+    expected_answer_by: datetime = Field(
+        ...,
+        description="When a caseworker will answer at the latest: within the service level (HANDOFF_SLA_MINUTES) "
+        "inside opening hours (CASEWORKER_HOURS, Europe/Oslo, Norwegian public holidays closed), otherwise "
+        "the next opening.",
+    )
+
+
 class HandoffList(ResponseModel):
     handoffs: List[Handoff]
+
+
+class HandoffMessage(ResponseModel):
+    """One message of a handed-over conversation since the handoff (identity numbers redacted)."""
+
+    from_: MessageSender = Field(..., alias="from")
+    text: str
+    at: datetime
+
+
+class HandoffDetail(Handoff):
+    """A handoff with who has it and what was said since it was made, oldest first."""
+
+    taken_by: Optional[str] = Field(..., description="The caseworker's username.")
+    taken_at: Optional[datetime] = Field(...)
+    resolved_at: Optional[datetime] = Field(...)
+    returned_at: Optional[datetime] = Field(...)
+    outcome: Optional[HandoffOutcome] = Field(...)
+    note: Optional[str] = Field(...)
+    messages: List[HandoffMessage]
+
+
+class DebtorMessageRecorded(ResponseModel):
+    handoff_id: int
+    message: HandoffMessage
 
 
 # --- GDPR rights requests ------------------------------------------------------------------------

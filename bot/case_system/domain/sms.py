@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Optional
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,8 @@ from bot.case_system.contract import errors
 from bot.case_system.contract.enums import ConsentChange, OutboundStatus, ProviderStatus
 from bot.case_system.contract.requests import DeliveryStatusRequest, InboundSmsRequest, OutboxRequest
 from bot.case_system.domain import audit, outbox
-from bot.case_system.store.models import InboundSms, OutboundMessage, SmsOptOut
+from bot.case_system.store.models import InboundSms, OutboundMessage, SmsConversation, SmsOptOut
+from bot.channels.conversation_ids import sms_conversation_id
 from bot.sms_consent import consent_change
 
 FAILED_STATUSES = {ProviderStatus.FAILED, ProviderStatus.UNDELIVERED}
@@ -59,6 +61,19 @@ async def first_time_seen(session: AsyncSession, message_sid: str, *, now: datet
     return True
 
 
+async def remember_number(session: AsyncSession, conversation_id: str, phone: str, *, now: datetime) -> None:
+    """Which number an SMS conversation's messages come from, so a caseworker can answer it
+    (the conversation id is a keyed hash of the number and cannot be turned back into it)."""
+    connection = await session.connection()
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[connection.dialect.name]
+    table = SmsConversation.__table__
+    statement = insert(table).values(conversation_id=conversation_id, phone=phone, last_inbound_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.conversation_id], set_={"phone": phone, "last_inbound_at": now}
+    )
+    await session.execute(statement)
+
+
 @dataclass(frozen=True)
 class InboundOutcome:
     duplicate: bool
@@ -67,14 +82,29 @@ class InboundOutcome:
 
 
 async def record_inbound(
-    session: AsyncSession, message: InboundSmsRequest, *, now: datetime, context: audit.AuditContext
+    session: AsyncSession,
+    message: InboundSmsRequest,
+    *,
+    now: datetime,
+    context: audit.AuditContext,
+    conversation_key: str = "",
 ) -> InboundOutcome:
-    """Deduplicate an inbound SMS and apply a consent keyword; say what the channel should do."""
+    """Deduplicate an inbound SMS and apply a consent keyword; say what the channel should do.
+
+    The number is remembered for the caller's conversation (`X-Conversation-Id`) only when that
+    id is the SMS channel's keyed hash of this very number (`conversation_key`), so no caller can
+    point a conversation's replies at another number."""
     first_time = await first_time_seen(session, message.message_sid, now=now)
     change = consent_change(message.body, message.opt_out_type) if first_time else None
     if change is not None:
         await apply_consent_change(session, message.from_phone, change, now=now)
     opted_out = await is_opted_out(session, message.from_phone)
+    if (
+        first_time
+        and conversation_key
+        and context.conversation_id == sms_conversation_id(conversation_key, message.from_phone)
+    ):
+        await remember_number(session, context.conversation_id, message.from_phone, now=now)
     audit.record(
         session,
         context,

@@ -18,13 +18,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import sessionmaker
 
 from bot.case_system.contract import errors
-from bot.case_system.contract.fields import AUDIT_TOKEN, AUDIT_TOKEN_RULE, CASE_NUMBER, CONVERSATION_ID, CONVERSATION_ID_RULE
+from bot.case_system.contract.fields import (
+    AUDIT_TOKEN,
+    AUDIT_TOKEN_RULE,
+    CASE_NUMBER,
+    CONVERSATION_ID,
+    CONVERSATION_ID_RULE,
+)
 from bot.case_system.contract.requests import RequestModel, parse
 from bot.case_system.contract.responses import ResponseModel
+from bot.case_system.domain import caseworkers
 from bot.case_system.domain.audit import DEFAULT_ACTOR, DEFAULT_PURPOSE, AuditContext
 from bot.case_system.domain.clock import oslo_date
+from bot.case_system.domain.handoff_desk import HandoffDesk
 from bot.case_system.domain.interest import RateTable
 from bot.case_system.http import json_io
+from bot.case_system.store.models import Caseworker
 from bot.config import Settings
 
 API_PREFIX = "/api/v1"
@@ -33,6 +42,8 @@ PURPOSE_HEADER = "X-Purpose"
 CONVERSATION_HEADER = "X-Conversation-Id"
 SESSION_KEY = "case_system.session"
 LOGGED_CASE_NUMBER_KEY = "case_system.case_number"
+CASEWORKER_KEY = "case_system.caseworker"  # set for caseworker routes (middlewares.caseworker_access)
+CONSOLE_PURPOSE = "caseworker_console"
 
 Clock = Callable[[], datetime]
 
@@ -46,6 +57,7 @@ class CaseSystem:
     engine: Optional[AsyncEngine] = None
     sessions: Optional[sessionmaker] = None
     rates: Optional[RateTable] = None
+    desk: Optional[HandoffDesk] = None  # handoffs at work: the dialogue server, live events, webhook
 
     def today(self) -> date:
         return oslo_date(self.clock())
@@ -78,6 +90,9 @@ class Endpoint:
     query: Optional[Type[RequestModel]] = None
     description: Optional[str] = None
     public: bool = False  # no bearer token needed
+    # For a caseworker: the bearer token with `X-Actor: caseworker:<username>`, or the console's
+    # session (with its CSRF token on a POST); `Call.caseworker` is who.
+    caseworker: bool = False
     audited: bool = True  # reads the audit headers
     path_parameters: Mapping[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -105,10 +120,25 @@ class Call:
     def now(self) -> datetime:
         return self.system.clock()
 
+    @property
+    def caseworker(self) -> Caseworker:
+        return self.request[CASEWORKER_KEY]
+
+    @property
+    def desk(self) -> HandoffDesk:
+        assert self.system.desk is not None, "the app has not started"
+        return self.system.desk
+
     def audit_context(self) -> AuditContext:
         """The caller's actor, purpose and conversation from the audit headers, with defaults;
-        a malformed header is a 400."""
+        a malformed header is a 400. On a caseworker route the actor is the caseworker."""
         headers = self.request.headers
+        if self.endpoint.caseworker:
+            return AuditContext(
+                actor=caseworkers.actor(self.caseworker),
+                purpose=_header(headers, PURPOSE_HEADER, AUDIT_TOKEN, AUDIT_TOKEN_RULE) or CONSOLE_PURPOSE,
+                conversation_id=_header(headers, CONVERSATION_HEADER, CONVERSATION_ID, CONVERSATION_ID_RULE),
+            )
         return AuditContext(
             actor=_header(headers, ACTOR_HEADER, AUDIT_TOKEN, AUDIT_TOKEN_RULE) or DEFAULT_ACTOR,
             purpose=_header(headers, PURPOSE_HEADER, AUDIT_TOKEN, AUDIT_TOKEN_RULE) or DEFAULT_PURPOSE,

@@ -16,7 +16,16 @@ from aiohttp import web
 
 from bot.case_system.contract import errors
 from bot.case_system.contract.fields import CASE_NUMBER
-from bot.case_system.http.context import API_PREFIX, CASE_SYSTEM, LOGGED_CASE_NUMBER_KEY, SESSION_KEY
+from bot.case_system.domain import caseworkers
+from bot.case_system.http import console_sessions
+from bot.case_system.http.context import (
+    ACTOR_HEADER,
+    API_PREFIX,
+    CASE_SYSTEM,
+    CASEWORKER_KEY,
+    LOGGED_CASE_NUMBER_KEY,
+    SESSION_KEY,
+)
 from bot.case_system.http.json_io import MAX_BODY_BYTES, error_response
 
 # The name operators know the API's log lines by (bot/logs.py renders it).
@@ -99,19 +108,69 @@ def _from_http_exception(exception: web.HTTPException) -> errors.ApiError:
     return errors.ApiError(exception.status, f"http_{exception.status}", exception.reason)
 
 
-def require_bearer_token(public_routes: Iterable[str]):
-    """A middleware refusing every API request without the configured key, but `public_routes`."""
-    public = frozenset(public_routes)
+def require_bearer_token(public_routes: Iterable[str], caseworker_routes: Iterable[str] = ()):
+    """A middleware refusing every API request without the configured key, but `public_routes`
+    (open) and `caseworker_routes` (checked by `caseworker_access`, which also takes a session)."""
+    public = frozenset(public_routes) | frozenset(caseworker_routes)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not is_api(request) or request.match_info.route.name in public:
             return await handler(request)
-        expected = request.app[CASE_SYSTEM].settings.case_api_key
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        # An empty configured key locks the API rather than opening it.
-        if not expected or scheme.lower() != "bearer" or not _is_the_key(token.strip(), expected):
+        if not has_the_key(request):
             raise errors.unauthorized()
+        return await handler(request)
+
+    return middleware
+
+
+def has_the_key(request: web.Request) -> bool:
+    expected = request.app[CASE_SYSTEM].settings.case_api_key
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    # An empty configured key locks the API rather than opening it.
+    return bool(expected) and scheme.lower() == "bearer" and _is_the_key(token.strip(), expected)
+
+
+def caseworker_access(caseworker_routes: Iterable[str]):
+    """Who a caseworker route acts for: with the bearer key, the active caseworker named in
+    `X-Actor: caseworker:<username>` (else 403); without it, the console session's caseworker
+    (else 401), with the session's CSRF token on anything but a read (else 403)."""
+    routes = frozenset(caseworker_routes)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not is_api(request) or request.match_info.route.name not in routes:
+            return await handler(request)
+        db = request[SESSION_KEY]
+        if "Authorization" in request.headers:
+            if not has_the_key(request):
+                raise errors.unauthorized()
+            username = caseworkers.username_of_actor(request.headers.get(ACTOR_HEADER, "").strip())
+            if username is None:
+                raise errors.ApiError(
+                    403,
+                    "actor_required",
+                    "Acting for a caseworker needs the header 'X-Actor: caseworker:<username>'.",
+                    field=ACTOR_HEADER,
+                )
+            caseworker = await caseworkers.active_caseworker(db, username)
+            if caseworker is None:
+                raise errors.ApiError(
+                    403, "unknown_caseworker", "No active caseworker has that username.", field=ACTOR_HEADER
+                )
+        else:
+            caseworker = await console_sessions.caseworker_of(request, db)
+            if caseworker is None:
+                raise errors.ApiError(
+                    401, "unauthorized", "Log in to the console, or send the bearer token and X-Actor."
+                )
+            if request.method not in console_sessions.SAFE_METHODS:
+                session = await console_sessions.get_session(request)
+                if not console_sessions.csrf_matches(session, request.headers.get(console_sessions.CSRF_HEADER)):
+                    raise errors.ApiError(
+                        403, "csrf_failed", "The request lacks the session's CSRF token (X-CSRF-Token)."
+                    )
+        request[CASEWORKER_KEY] = caseworker
         return await handler(request)
 
     return middleware

@@ -166,18 +166,43 @@ def dispute(dispute: models.Dispute, case: models.Case) -> api.Dispute:
     )
 
 
+def _handoff_fields(handoff: models.Handoff) -> dict:
+    return {
+        "id": handoff.id,
+        "conversation_id": handoff.conversation_id,
+        "channel": handoff.channel,
+        "reason": handoff.reason,
+        "priority": handoff.priority,
+        "status": handoff.status,
+        "case_number": handoff.case_number,
+        "summary": handoff.summary,
+        "transcript": handoff.transcript,
+        "created_at": handoff.created_at,
+    }
+
+
 def handoff(handoff: models.Handoff) -> api.Handoff:
-    return api.Handoff(
-        id=handoff.id,
-        conversation_id=handoff.conversation_id,
-        channel=handoff.channel,
-        reason=handoff.reason,
-        priority=handoff.priority,
-        status=handoff.status,
-        case_number=handoff.case_number,
-        summary=handoff.summary,
-        transcript=handoff.transcript,
-        created_at=handoff.created_at,
+    return api.Handoff(**_handoff_fields(handoff))
+
+
+def created_handoff(handoff: models.Handoff, expected_answer_by: datetime) -> api.HandoffCreated:
+    return api.HandoffCreated(**_handoff_fields(handoff), expected_answer_by=expected_answer_by)
+
+
+def handoff_message(message: models.HandoffMessageRecord) -> api.HandoffMessage:
+    return api.HandoffMessage(from_=message.sender, text=message.text, at=message.at)
+
+
+def handoff_detail(handoff: models.Handoff) -> api.HandoffDetail:
+    return api.HandoffDetail(
+        **_handoff_fields(handoff),
+        taken_by=handoff.taken_by.username if handoff.taken_by is not None else None,
+        taken_at=handoff.taken_at,
+        resolved_at=handoff.resolved_at,
+        returned_at=handoff.returned_at,
+        outcome=handoff.outcome,
+        note=handoff.note,
+        messages=[handoff_message(message) for message in handoff.messages],
     )
 
 

@@ -19,17 +19,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import declarative_base, relationship
 
 from bot.case_system.contract.enums import (
-    ACTIVE_HANDOFF_STATUSES,
     FEE_TYPES,
     CaseStage,
     CaseStatus,
+    CaseworkerRole,
     Channel,
     DisputeStatus,
+    HandoffOutcome,
     HandoffPriority,
     HandoffStatus,
     InstallmentStatus,
     Language,
     LineType,
+    MessageSender,
     OutboundStatus,
     PaymentPlanStatus,
     PostponementStatus,
@@ -183,7 +185,9 @@ class Case(Base):
     claim_lines = relationship(
         "ClaimLineRecord", back_populates="case", order_by="(ClaimLineRecord.charged_on, ClaimLineRecord.id)"
     )
-    payments = relationship("PaymentRecord", back_populates="case", order_by="(PaymentRecord.paid_on, PaymentRecord.id)")
+    payments = relationship(
+        "PaymentRecord", back_populates="case", order_by="(PaymentRecord.paid_on, PaymentRecord.id)"
+    )
     payment_plans = relationship("PaymentPlan", back_populates="case", order_by="PaymentPlan.id")
     postponements = relationship("Postponement", back_populates="case", order_by="Postponement.id")
     disputes = relationship("Dispute", back_populates="case", order_by="Dispute.id")
@@ -352,9 +356,7 @@ class DataExport(Base):
     __tablename__ = "data_exports"
 
     id = sa.Column(sa.Integer, primary_key=True)
-    rights_request_id = sa.Column(
-        sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    rights_request_id = sa.Column(sa.ForeignKey("rights_requests.id", ondelete="CASCADE"), nullable=False, index=True)
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
     created_by = sa.Column(sa.String(100), nullable=False)  # the audit actor that asked for it
     data = sa.Column(sa.JSON, nullable=False)  # machine-readable (portability)
@@ -364,13 +366,30 @@ class DataExport(Base):
 
 
 class Caseworker(Base):
+    """A person who answers handed-over conversations in the console (domain/caseworkers.py).
+
+    `active` False is a disabled account: it cannot log in and no integration can act for it.
+    `failed_logins` counts wrong passwords since the last success; at the limit the account is
+    locked until `locked_until`.
+    """
+
     __tablename__ = "caseworkers"
 
     id = sa.Column(sa.Integer, primary_key=True)
     username = sa.Column(sa.String(64), nullable=False, unique=True)
     name = sa.Column(sa.String(200), nullable=False)
+    display_name = sa.Column(sa.String(100))  # what the debtor sees; the first name when empty
+    role = sa.Column(enum_type(CaseworkerRole, "caseworker_role"), nullable=False, default=CaseworkerRole.CASEWORKER)
+    password_hash = sa.Column(sa.String(255))  # argon2id; no password: cannot log in
     active = sa.Column(sa.Boolean, nullable=False, default=True)
+    failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
+    locked_until = sa.Column(UTCDateTime())
+    last_login_at = sa.Column(UTCDateTime())
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.name.split()[0]
 
 
 class Handoff(Base):
@@ -398,10 +417,32 @@ class Handoff(Base):
     summary = sa.Column(sa.Text, nullable=False, default="")
     transcript = sa.Column(sa.JSON, nullable=False, default=list)
     taken_by_id = sa.Column(sa.ForeignKey("caseworkers.id", ondelete="SET NULL"))
+    taken_at = sa.Column(UTCDateTime())
+    returned_at = sa.Column(UTCDateTime())
+    resolved_at = sa.Column(UTCDateTime())
+    outcome = sa.Column(enum_type(HandoffOutcome, "handoff_outcome"))
+    note = sa.Column(sa.Text)
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
     taken_by = relationship("Caseworker")
+    messages = relationship("HandoffMessageRecord", order_by="HandoffMessageRecord.id", back_populates="handoff")
+
+
+class HandoffMessageRecord(Base):
+    """A message of a handed-over conversation: the debtor's while a caseworker has it, the
+    caseworker's replies, and what the assistant said on being handed it back. Redacted text."""
+
+    __tablename__ = "handoff_messages"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    handoff_id = sa.Column(sa.ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    sender = sa.Column(enum_type(MessageSender, "message_sender"), nullable=False)
+    caseworker_id = sa.Column(sa.ForeignKey("caseworkers.id", ondelete="SET NULL"))
+    text = sa.Column(sa.Text, nullable=False)
+    at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    handoff = relationship("Handoff", back_populates="messages")
 
 
 class AuditEvent(Base):
@@ -418,7 +459,7 @@ class AuditEvent(Base):
     purpose = sa.Column(sa.String(100), nullable=False)
     outcome = sa.Column(sa.String(32), nullable=False)
     channel = sa.Column(sa.String(16))
-    conversation_id = sa.Column(sa.String(200))
+    conversation_id = sa.Column(sa.String(200), index=True)
     detail = sa.Column(sa.String(64))  # a machine code such as the factor used or the field refused
 
 
@@ -438,7 +479,6 @@ class VerificationLock(Base):
     attempt_count = sa.Column(sa.Integer, nullable=False, default=0)
     locked_until = sa.Column(UTCDateTime())
     updated_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
-
 
 
 MAX_SMS_CHARACTERS = 1600  # the most Twilio accepts in one message body (it splits into segments)
@@ -472,6 +512,17 @@ class SmsOptOut(Base):
 
     phone = sa.Column(sa.String(20), primary_key=True)  # E.164
     opted_out_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class SmsConversation(Base):
+    """The number an SMS conversation's messages come from (its id is a keyed hash of it), so that
+    a caseworker's reply can be sent to it. One row per conversation, the latest number."""
+
+    __tablename__ = "sms_conversations"
+
+    conversation_id = sa.Column(sa.String(200), primary_key=True)
+    phone = sa.Column(sa.String(20), nullable=False)  # E.164
+    last_inbound_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
 
 
 class InboundSms(Base):

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
-from bot.config import Settings, load_settings
+from bot.case_system.domain.demo_data import load_demo_data
 from bot.case_system.http.app import create_app
 from bot.case_system.http.context import CASE_SYSTEM
 from bot.case_system.store.database import upgrade_database
-from bot.case_system.domain.demo_data import load_demo_data
 from bot.case_system.store.models import AuditEvent, Base, VerificationLock
+from bot.config import Settings, load_settings
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 API_KEY = "test-case-api-key"
@@ -245,3 +245,67 @@ def probe(empty_client) -> DatabaseProbe:
 def probe_for():
     """A `DatabaseProbe` for a client started with `client_factory`."""
     return DatabaseProbe
+
+
+# --- caseworkers and the dialogue server's API ---------------------------------------------------
+
+CONVERSATION_KEY = "test-conversation-id-key"
+
+
+@pytest.fixture
+async def rasa():
+    """The stand-in for the dialogue server's HTTP API on 127.0.0.1, recording every call."""
+    from tests.fakes.rasa_http_api import FakeRasaApi
+
+    fake = await FakeRasaApi().start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
+
+
+@pytest.fixture
+def desk_env(rasa) -> dict[str, str]:
+    """Settings that point the backoffice at the stand-in dialogue server."""
+    return {"DIALOGUE_SERVER_URL": rasa.url, "RASA_API_TOKEN": rasa.token, "CONVERSATION_ID_KEY": CONVERSATION_KEY}
+
+
+@pytest.fixture
+async def desk_client(client_factory, desk_env) -> AsyncIterator[TestClient]:
+    """A client for the API over the demo data, with the stand-in dialogue server."""
+    async with client_factory(load_demo=True, **desk_env) as client:
+        yield client
+
+
+async def add_caseworker(
+    client: TestClient,
+    username: str,
+    *,
+    role: str = "caseworker",
+    password: Optional[str] = None,
+    active: bool = True,
+    name: str = "Anne Saksbehandler",
+) -> int:
+    """A caseworker account straight in the database (a password only when one is given: argon2 is slow)."""
+    from bot.case_system.contract.enums import CaseworkerRole
+    from bot.case_system.domain.caseworkers import hash_password
+    from bot.case_system.store.models import Caseworker
+
+    async with client.app[CASE_SYSTEM].sessions() as session:
+        caseworker = Caseworker(
+            username=username,
+            name=name,
+            role=CaseworkerRole(role),
+            password_hash=hash_password(password) if password else None,
+            active=active,
+            failed_logins=0,
+            created_at=TODAY_UTC,
+        )
+        session.add(caseworker)
+        await session.commit()
+        return caseworker.id
+
+
+def acting_for(username: str) -> dict[str, str]:
+    """Headers of an integration acting for a caseworker."""
+    return {**AUTH, "X-Actor": f"caseworker:{username}"}

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.case_system.domain import fees
+from bot.case_system.domain.identifiers import is_valid_kid
 from bot.case_system.http.context import CASE_SYSTEM
 from bot.case_system.http.json_io import MAX_BODY_BYTES
-from bot.case_system.domain.identifiers import is_valid_kid
 from bot.case_system.store.models import Handoff
 from bot.redaction import PLACEHOLDER
 
@@ -119,7 +119,9 @@ NON_UTF8_HEADERS = {
 
 
 @pytest.mark.parametrize("header, status, code", NON_UTF8_HEADERS.values(), ids=NON_UTF8_HEADERS.keys())
-async def test_bytes_that_are_not_utf8_in_other_headers_are_refused_not_a_crash(client, auth, probe, header, status, code):
+async def test_bytes_that_are_not_utf8_in_other_headers_are_refused_not_a_crash(
+    client, auth, probe, header, status, code
+):
     before = await probe.counts()
     headers = [f"Authorization: {auth['Authorization']}".encode(), header]
     if not header.startswith(b"Content-Type"):
@@ -202,9 +204,7 @@ BAD_REQUESTS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "payload, content_type, status, code, field", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys()
-)
+@pytest.mark.parametrize("payload, content_type, status, code, field", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
 async def test_malformed_verification_requests_are_refused_without_writing(
     client, auth, probe, payload, content_type, status, code, field
 ):
@@ -250,7 +250,9 @@ LONE_SURROGATES = {
 async def test_text_that_is_not_valid_unicode_is_refused_at_the_door(client, auth, probe, path, body):
     # JSON may escape a lone surrogate ("\\ud800"); no database can store one.
     before = await probe.counts()
-    response = await client.post(path, data=json.dumps(body).encode(), headers={**auth, "Content-Type": "application/json"})
+    response = await client.post(
+        path, data=json.dumps(body).encode(), headers={**auth, "Content-Type": "application/json"}
+    )
     assert response.status == 400
     assert (await response.json())["error"]["code"] == "invalid_json"
     assert await probe.counts() == before
@@ -311,7 +313,9 @@ async def test_a_case_explains_the_claim_line_by_line(client, auth):
     assert interest[0]["from_date"] == "2026-08-16"  # the day after the due date
     assert interest[-1]["to_date"] == "2026-11-25"  # up to today, in Oslo
     assert all("rate_percent" in line and money(line["amount"]) > 0 for line in interest)
-    assert all(set(line) >= {"type", "amount", "description", "from_date", "to_date", "provisional"} for line in case["lines"])
+    assert all(
+        set(line) >= {"type", "amount", "description", "from_date", "to_date", "provisional"} for line in case["lines"]
+    )
     assert case["provisional_interest"] == any(line["provisional"] for line in interest)
 
     text = await response.text()
@@ -359,7 +363,9 @@ async def test_a_case_paid_in_full_has_nothing_left_and_stops_accruing(client, a
         ("100006", None, None, "none", False),
     ],
 )
-async def test_a_case_says_what_to_pay_and_by_when(client, auth, case_number, notice_sent_on, pay_by_date, basis, passed):
+async def test_a_case_says_what_to_pay_and_by_when(
+    client, auth, case_number, notice_sent_on, pay_by_date, basis, passed
+):
     case = await (await client.get(f"/api/v1/cases/{case_number}", headers=auth)).json()
     assert case["notice_sent_on"] == notice_sent_on
     assert {key: value for key, value in case["pay_by"].items() if key != "amount"} == {
@@ -396,7 +402,9 @@ async def test_reading_a_case_is_audited_with_actor_and_purpose(client, auth, pr
     await client.get("/api/v1/cases/100002", headers=headers)
     await client.get("/api/v1/cases/100003", headers=auth)
     events = await probe.audit_events()
-    assert [(e.action, e.subject_type, e.subject_id, e.actor, e.purpose, e.conversation_id, e.outcome) for e in events] == [
+    assert [
+        (e.action, e.subject_type, e.subject_id, e.actor, e.purpose, e.conversation_id, e.outcome) for e in events
+    ] == [
         ("case.read", "case", "100002", "assistant:web", "explain_claim", "web:3e1f", "ok"),
         ("case.read", "case", "100003", "api-client", "unspecified", None, "ok"),
     ]
@@ -470,6 +478,9 @@ async def test_a_handoff_is_created_listed_and_not_duplicated(client, auth, prob
 
     listed = await (await client.get(HANDOFFS, params={"status": "open"}, headers=auth)).json()
     assert [handoff["conversation_id"] for handoff in listed["handoffs"]] == ["web:7f3c", "sms:99"]
+    # The creation answer also says when a person will answer: 09:30 on a Wednesday is inside the
+    # default opening hours, so within the 15-minute service level.
+    assert created.pop("expected_answer_by") == "2026-11-25T09:45:00+00:00"
     assert listed["handoffs"][0] == created
     assert (await probe.counts())["handoffs"] == 2
     assert (await (await client.get(HANDOFFS, params={"status": "closed"}, headers=auth)).json()) == {"handoffs": []}
@@ -582,7 +593,11 @@ async def test_openapi_describes_every_route(client, auth):
 async def test_log_lines_carry_the_request_but_no_personal_data(client, auth, caplog):
     caplog.set_level(logging.DEBUG, logger="bot.case_system")
     await client.post(VERIFY, json={**KARI_VERIFICATION, "channel": "sms", "phone": "+4791234567"}, headers=auth)
-    await client.post(VERIFY, json={**{k: v for k, v in KARI_VERIFICATION.items() if k != "birth_date"}, "national_id": "14838540024"}, headers=auth)
+    await client.post(
+        VERIFY,
+        json={**{k: v for k, v in KARI_VERIFICATION.items() if k != "birth_date"}, "national_id": "14838540024"},
+        headers=auth,
+    )
     await client.post(VERIFY, json={**KARI_VERIFICATION, "birth_date": "2999-01-01"}, headers=auth)
     await client.get("/api/v1/cases/100001", headers=auth)
     await client.get("/api/v1/cases/14838540024", headers=auth)

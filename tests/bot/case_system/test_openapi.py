@@ -18,6 +18,7 @@ from openapi_spec_validator import validate_spec
 from bot.case_system.contract.enums import OutboundStatus
 from bot.case_system.http.context import CASE_SYSTEM
 from bot.case_system.store.models import Case, ClaimLineRecord, OutboundMessage
+from tests.bot.case_system.conftest import AUTH, CONVERSATION_KEY, acting_for, add_caseworker
 
 API = "/api/v1"
 WEB = {"channel": "web", "conversation_id": "web-openapi-1"}
@@ -41,12 +42,20 @@ async def test_enums_and_money_are_described_once_from_the_contract(client, auth
     schemas = (await document(client, auth))["components"]["schemas"]
     assert schemas["Channel"]["enum"] == ["web", "sms", "voice", "rest", "backoffice"]
     assert schemas["RightsRequestType"]["enum"] == [
-        "access", "rectification", "erasure", "restriction", "objection", "portability", "human_review"
+        "access",
+        "rectification",
+        "erasure",
+        "restriction",
+        "objection",
+        "portability",
+        "human_review",
     ]
     assert schemas["Case"]["properties"]["balance"]["pattern"] == r"^-?[0-9]+\.[0-9]{2}$"
     # Requests take only the channels a debtor talks on.
     assert schemas["HandoffRequest"]["properties"]["channel"]["enum"] == ["web", "sms", "voice", "rest"]
-    assert schemas["Case"]["properties"]["open_payment_plan"]["anyOf"][0] == {"$ref": "#/components/schemas/PaymentPlan"}
+    assert schemas["Case"]["properties"]["open_payment_plan"]["anyOf"][0] == {
+        "$ref": "#/components/schemas/PaymentPlan"
+    }
 
 
 class Checker:
@@ -66,9 +75,12 @@ class Checker:
         body: Any = None,
         params: Optional[dict[str, str]] = None,
         expect: int = 200,
+        headers: Optional[dict[str, str]] = None,
     ) -> Any:
         url = API + template.format(**(path or {}))
-        response = await self.client.request(method, url, json=body, params=params, headers=self.auth)
+        response = await self.client.request(
+            method, url, json=body, params=params, headers=self.auth if headers is None else headers
+        )
         assert response.status == expect, (method, url, response.status, await response.text())
         content_type = response.content_type
         answer = await response.json() if content_type == "application/json" else await response.text()
@@ -79,7 +91,9 @@ class Checker:
         operation = self.spec["paths"][API + template][method.lower()]
         schema = operation["responses"][str(status)]["content"][content_type]["schema"]
         validator = OAS30Validator(schema, resolver=self.resolver, format_checker=oas30_format_checker)
-        problems = sorted(f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(answer))
+        problems = sorted(
+            f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(answer)
+        )
         assert not problems, f"{method} {template} {status} does not match its schema:\n" + "\n".join(problems)
         self.seen.add((method.upper(), API + template, status))
 
@@ -132,7 +146,9 @@ async def test_real_answers_match_their_schemas(client, checker):
 
     # Plans: a quote outside the policy (with its alternative), one inside, creation and a repeat.
     case = {"case_number": "100003"}
-    outside = await call("POST", "/cases/{case_number}/payment-plans/quote", path=case, body={"monthly_amount": "10.00"})
+    outside = await call(
+        "POST", "/cases/{case_number}/payment-plans/quote", path=case, body={"monthly_amount": "10.00"}
+    )
     assert outside["quote"]["alternative"] is not None
     await call("POST", "/cases/{case_number}/payment-plans/quote", path=case, body={"months": 6})
     terms = {"months": 6, "accepted": True, **WEB}
@@ -143,54 +159,95 @@ async def test_real_answers_match_their_schemas(client, checker):
     assert with_plan["open_payment_plan"] is not None
 
     # A postponement, a dispute (and the same again), a fee review of a fee above its cap.
-    await call("POST", "/cases/{case_number}/postponements", path={"case_number": "100001"},
-               body={"new_due_date": "2026-12-07", **WEB}, expect=201)
-    await call("POST", "/cases/{case_number}/disputes", path={"case_number": "100002"},
-               body={"reason": "Jeg har aldri vært medlem.", **WEB}, expect=201)
+    await call(
+        "POST",
+        "/cases/{case_number}/postponements",
+        path={"case_number": "100001"},
+        body={"new_due_date": "2026-12-07", **WEB},
+        expect=201,
+    )
+    await call(
+        "POST",
+        "/cases/{case_number}/disputes",
+        path={"case_number": "100002"},
+        body={"reason": "Jeg har aldri vært medlem.", **WEB},
+        expect=201,
+    )
     await call("POST", "/cases/{case_number}/disputes", path={"case_number": "100002"}, body=WEB, expect=200)
     await over_the_cap(client, "100004")
     await call("POST", "/cases/{case_number}/fee-reviews", path={"case_number": "100004"}, body=WEB, expect=201)
 
     # Handoffs.
-    handoff = {"reason": "requested", "priority": "high", "case_number": "100001", "summary": "Ønsker å snakke med noen.",
-               "transcript": [{"sender": "user", "text": "Kan jeg snakke med et menneske?", "at": "2026-11-25T09:00:00Z"}], **WEB}
-    await call("POST", "/handoffs", body=handoff, expect=201)
+    handoff = {
+        "reason": "requested",
+        "priority": "high",
+        "case_number": "100001",
+        "summary": "Ønsker å snakke med noen.",
+        "transcript": [{"sender": "user", "text": "Kan jeg snakke med et menneske?", "at": "2026-11-25T09:00:00Z"}],
+        **WEB,
+    }
+    created = await call("POST", "/handoffs", body=handoff, expect=201)
     await call("POST", "/handoffs", body=handoff, expect=200)
     await call("GET", "/handoffs")
     await call("GET", "/handoffs", params={"status": "open"})
+    await add_caseworker(client, "anne")
+    await call("GET", "/handoffs/{handoff_id}", path={"handoff_id": str(created["id"])}, headers=acting_for("anne"))
 
     # Rights requests: verified access (with an export), unverified objection, human review.
     access = await call("POST", "/rights-requests", body={"type": "access", "case_number": "100001", **WEB}, expect=201)
     assert access["effects"]["export_id"]
-    await call("POST", "/rights-requests", body={"type": "objection", "idempotency_key": "k-1", **WEB,
-                                                  "conversation_id": "web-openapi-2"}, expect=201)
-    await call("POST", "/rights-requests", body={"type": "objection", "idempotency_key": "k-1", **WEB,
-                                                  "conversation_id": "web-openapi-2"}, expect=200)
-    await call("POST", "/rights-requests", body={"type": "human_review", "transcript": handoff["transcript"], **WEB,
-                                                  "conversation_id": "web-openapi-3"}, expect=201)
+    await call(
+        "POST",
+        "/rights-requests",
+        body={"type": "objection", "idempotency_key": "k-1", **WEB, "conversation_id": "web-openapi-2"},
+        expect=201,
+    )
+    await call(
+        "POST",
+        "/rights-requests",
+        body={"type": "objection", "idempotency_key": "k-1", **WEB, "conversation_id": "web-openapi-2"},
+        expect=200,
+    )
+    await call(
+        "POST",
+        "/rights-requests",
+        body={"type": "human_review", "transcript": handoff["transcript"], **WEB, "conversation_id": "web-openapi-3"},
+        expect=201,
+    )
     await call("GET", "/rights-requests")
     await call("GET", "/rights-requests", params={"case_number": "100001", "overdue": "false"})
     reference = {"reference": access["id"]}
     await call("GET", "/rights-requests/{reference}", path=reference)
     await call("POST", "/rights-requests/{reference}/export", path=reference, expect=201)
     await call("GET", "/rights-requests/{reference}/export", path=reference)
-    document_text = await call("GET", "/rights-requests/{reference}/export", path=reference, params={"format": "document"})
+    document_text = await call(
+        "GET", "/rights-requests/{reference}/export", path=reference, params={"format": "document"}
+    )
     assert document_text.startswith("Innsyn i personopplysninger")
 
     # The SMS channel's calls: inbound (new, then STOP), the outbox, a delivery report.
     inbound = {"message_sid": SMS_SID.replace("a", "b"), "from_phone": "+4791234567", "body": "Hei"}
     await call("POST", "/sms/inbound", body=inbound)
     await call("POST", "/sms/inbound", body={**inbound, "message_sid": SMS_SID.replace("a", "c"), "body": "STOPP"})
-    queued = await call("POST", "/sms/outbox", body={"to_phone": "+4798765432", "body": "Hei", "purpose": "conversation_reply"},
-                        expect=201)
+    queued = await call(
+        "POST",
+        "/sms/outbox",
+        body={"to_phone": "+4798765432", "body": "Hei", "purpose": "conversation_reply"},
+        expect=201,
+    )
     await sent_by_the_provider(client, queued["id"])
     await call("POST", "/sms/status", body={"provider_id": SMS_SID, "status": "undelivered", "error_code": "30003"})
 
     # Error bodies are documented too.
     await call("GET", "/cases/{case_number}", path={"case_number": "999999"}, expect=404)
     await call("POST", "/handoffs", body={**handoff, "channel": "fax"}, expect=422)
-    await call("POST", "/cases/{case_number}/postponements", path={"case_number": "100001"},
-               body={"new_due_date": "2027-06-01", **WEB}, expect=409)
+    await call(
+        "POST",
+        "/cases/{case_number}/postponements",
+        path={"case_number": "100001"},
+        body={"new_due_date": "2027-06-01", **WEB},
+        expect=409,
+    )
 
     every_get = {
         (method, path)
@@ -199,3 +256,76 @@ async def test_real_answers_match_their_schemas(client, checker):
         if method == "GET"
     }
     assert every_get <= {(method, path) for method, path, _ in checker.seen}
+
+
+async def test_caseworker_answers_match_their_schemas(desk_client):
+    from bot.channels.conversation_ids import sms_conversation_id
+
+    checker = Checker(desk_client, AUTH, await document(desk_client, AUTH))
+    call = checker.call
+    await add_caseworker(desk_client, "anne")
+    await add_caseworker(desk_client, "sara", role="supervisor")
+    anne, sara = acting_for("anne"), acting_for("sara")
+    phone = "+4791234567"
+    sms_cid = sms_conversation_id(CONVERSATION_KEY, phone)
+    await call(
+        "POST",
+        "/sms/inbound",
+        body={"message_sid": SMS_SID, "from_phone": phone, "body": "Hei"},
+        headers={**AUTH, "X-Conversation-Id": sms_cid},
+    )
+    web = await call("POST", "/handoffs", body={"reason": "requested", **WEB}, expect=201)
+    sms = await call(
+        "POST", "/handoffs", body={"reason": "requested", "channel": "sms", "conversation_id": sms_cid}, expect=201
+    )
+    web_id, sms_id = {"handoff_id": str(web["id"])}, {"handoff_id": str(sms["id"])}
+
+    await call("POST", "/handoffs/{handoff_id}/take", path=web_id, headers=anne)
+    await call("POST", "/handoffs/{handoff_id}/take", path=web_id, headers=sara, expect=409)
+    await call("POST", "/handoffs/{handoff_id}/messages", path=web_id, body={"text": "Hei"}, headers=anne, expect=201)
+    await call(
+        "POST",
+        "/conversations/{conversation_id}/debtor-messages",
+        path={"conversation_id": WEB["conversation_id"]},
+        body={"text": "Hei", "at": "2026-11-25T09:31:00Z"},
+        expect=201,
+    )
+    await call(
+        "POST",
+        "/conversations/{conversation_id}/debtor-messages",
+        path={"conversation_id": "web-none"},
+        body={"text": "Hei", "at": "2026-11-25T09:31:00Z"},
+        expect=404,
+    )
+    await call("GET", "/handoffs/{handoff_id}", path=web_id, headers=anne)
+    await call("GET", "/handoffs/{handoff_id}", path={"handoff_id": "999999"}, headers=anne, expect=404)
+    await call("GET", "/handoffs/{handoff_id}", path=web_id, headers={}, expect=401)
+    await call("GET", "/handoffs/{handoff_id}", path=web_id, expect=403)
+    await call("POST", "/handoffs/{handoff_id}/reassign", path=web_id, body={"to": "sara"}, headers=anne, expect=403)
+    await call("POST", "/handoffs/{handoff_id}/reassign", path=web_id, body={"to": "anne"}, headers=sara)
+    await call("POST", "/handoffs/{handoff_id}/return", path=web_id, headers=anne)
+    await call("POST", "/handoffs/{handoff_id}/return", path=web_id, headers=anne, expect=409)
+
+    await call("POST", "/handoffs/{handoff_id}/take", path=sms_id, headers=anne)
+    await call(
+        "POST", "/handoffs/{handoff_id}/messages", path=sms_id, body={"text": "x" * 1601}, headers=anne, expect=422
+    )
+    await call("POST", "/handoffs/{handoff_id}/messages", path=sms_id, body={"text": "Hei"}, headers=anne, expect=201)
+    await call(
+        "POST", "/handoffs/{handoff_id}/resolve", path=sms_id, body={"outcome": "paid", "note": "Betalt."}, headers=anne
+    )
+
+    web_again = await call("POST", "/handoffs", body={"reason": "requested", **WEB}, expect=201)
+    await desk_client.app[CASE_SYSTEM].desk.relay.close()
+    desk_client.app[CASE_SYSTEM].desk.relay.base_url = "http://127.0.0.1:9"  # nothing listens there
+    await call(
+        "POST", "/handoffs/{handoff_id}/take", path={"handoff_id": str(web_again["id"])}, headers=anne, expect=503
+    )
+
+    caseworker_routes = {
+        (method.upper(), path)
+        for path, item in checker.spec["paths"].items()
+        for method, operation in item.items()
+        if "X-Actor" in operation.get("description", "") or "debtor-messages" in path
+    }
+    assert caseworker_routes <= {(method, path) for method, path, _ in checker.seen}

@@ -3,6 +3,7 @@ the OpenAPI document describes."""
 
 from bot.case_system.http.routes import (
     cases,
+    conversations,
     disputes,
     handoffs,
     health,
@@ -21,6 +22,7 @@ ENDPOINTS = [
     *postponements.ENDPOINTS,
     *disputes.ENDPOINTS,
     *handoffs.ENDPOINTS,
+    *conversations.ENDPOINTS,
     *rights_requests.ENDPOINTS,
     *sms.ENDPOINTS,
 ]

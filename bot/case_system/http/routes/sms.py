@@ -23,7 +23,9 @@ OUTBOX_SIGNAL = web.AppKey("outbox_signal", asyncio.Event)
 async def record_inbound(call: Call) -> web.Response:
     body = await call.body()
     context = call.audit_context()
-    outcome = await sms.record_inbound(call.session, body, now=call.now(), context=context)
+    outcome = await sms.record_inbound(
+        call.session, body, now=call.now(), context=context, conversation_key=call.system.settings.conversation_id_key
+    )
     return call.respond(
         InboundSmsResult(duplicate=outcome.duplicate, consent=outcome.consent, opted_out=outcome.opted_out)
     )
