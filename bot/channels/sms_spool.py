@@ -3,9 +3,15 @@
 A small table, `sms_spool`, in the dialogue server's own database (the tracker store's,
 `TRACKER_STORE_URL`: SQLite by default, PostgreSQL in production), so that a kept message
 survives a restart and every dialogue-server replica sees it. The table is created on first use,
-as Rasa creates its own `events` table in the same database. The async engine (aiosqlite or
-asyncpg) keeps the event loop free; statement parameters are hidden from error messages, because
-they hold phone numbers and message text.
+as Rasa creates its own `events` table in the same database. Statement parameters are hidden
+from error messages: they hold phone numbers and message text.
+
+Each transaction runs whole in a worker thread with the blocking driver (pysqlite, psycopg2), not
+with an asyncio driver. Rasa's SQL tracker store writes the same SQLite file with blocking calls on
+the event loop; an asyncio transaction that holds SQLite's write lock across an `await` needs the
+loop to finish, while the loop waits for that lock. Tried first, that stalled the loop for the 5 s
+busy timeout and Rasa lost the turn's events ("database is locked"); a thread commits whatever the
+loop is doing.
 
 A row goes through stages: `received` (kept; the case system has not recorded it yet),
 `recorded` (the dialogue has not answered yet), `answered` (the reply SMS bodies are kept with the
@@ -28,27 +34,22 @@ import asyncio
 import dataclasses
 import enum
 import json
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import QueuePool
 
-from bot.config import to_async_url
-
-# aiosqlite logs every statement with its parameters (numbers, message text) at DEBUG.
-logging.getLogger("aiosqlite").setLevel(logging.INFO)
+from bot.config import to_sync_url
 
 LEASE = timedelta(seconds=60)
 NOT_CLAIMED = datetime(1970, 1, 1, tzinfo=timezone.utc)  # claimed_until of a row nobody holds
-SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_BUSY_TIMEOUT = 5.0  # seconds a write waits for SQLite's lock
 
 
 class Stage(str, enum.Enum):
@@ -165,122 +166,111 @@ def _kept(row: Any) -> KeptSms:
     )
 
 
-def spool_engine(url: str) -> AsyncEngine:
-    """An async engine for the tracker store's database `url` (a blocking driver's URL is
-    switched to its asyncio driver)."""
-    url = to_async_url(url)
-    options: dict[str, Any] = {"future": True, "hide_parameters": True}
-    backend = make_url(url).get_backend_name()
-    if backend == "sqlite":
-        # aiosqlite opens a connection and a thread per checkout unless pooled.
-        options.update(poolclass=AsyncAdaptedQueuePool, pool_size=2, max_overflow=4)
-        engine = create_async_engine(url, **options)
-        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+def spool_engine(url: str) -> sa.engine.Engine:
+    """A blocking engine for the tracker store's database `url` (an asyncio driver's URL is
+    switched back), used from worker threads only."""
+    url = to_sync_url(url)
+    options: dict[str, Any] = {"future": True, "hide_parameters": True, "pool_size": 2, "max_overflow": 4}
+    if make_url(url).get_backend_name() == "sqlite":
+        # A pooled connection moves between worker threads; the tracker store writes to the same
+        # file, so a write waits for its lock (up to 5 s) instead of failing at once.
+        options.update(poolclass=QueuePool, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT})
+        engine = sa.create_engine(url, **options)
+        event.listen(engine, "connect", _configure_sqlite)
         return engine
-    if backend == "postgresql":
-        options.update(pool_size=2, max_overflow=4, pool_pre_ping=True)
-    return create_async_engine(url, **options)
+    return sa.create_engine(url, pool_pre_ping=True, **options)
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
-    # The tracker store writes to the same file: wait for its lock instead of failing.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")  # as the tracker store sets it: readers never wait
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
 class SmsSpool:
-    """The `sms_spool` table of the database at `url`; every method is one short transaction."""
+    """The `sms_spool` table of the database at `url`. Every method is one short transaction,
+    run whole in a worker thread."""
 
     def __init__(self, url: str, *, lease: timedelta = LEASE) -> None:
         self.url = url
         self.lease = lease
-        self._engine: Optional[AsyncEngine] = None
+        self._engine: Optional[sa.engine.Engine] = None
         self._ready: Optional[asyncio.Lock] = None
 
-    async def engine(self) -> AsyncEngine:
-        """The engine, with the table created on first use."""
+    async def _run(self, work: Callable[[sa.engine.Engine], Any]) -> Any:
         if self._engine is None:
             self._ready = self._ready or asyncio.Lock()
             async with self._ready:
                 if self._engine is None:
-                    engine = spool_engine(self.url)
-                    try:
-                        await _create_table(engine)
-                    except BaseException:
-                        await engine.dispose()
-                        raise
-                    self._engine = engine
-        return self._engine
+                    self._engine = await asyncio.to_thread(_engine_with_table, self.url)
+        return await asyncio.to_thread(work, self._engine)
 
     async def close(self) -> None:
         if self._engine is not None:
-            await self._engine.dispose()
-            self._engine = None
+            engine, self._engine = self._engine, None
+            await asyncio.to_thread(engine.dispose)
 
     async def keep(self, message: InboundSms, *, now: datetime) -> bool:
         """Writes `message` down; False when a message with its id is already here (a retry)."""
-        engine = await self.engine()
-        try:
-            async with engine.begin() as connection:
-                await connection.execute(
-                    spool_table.insert().values(
-                        message_sid=message.message_sid,
-                        conversation_id=message.conversation_id,
-                        phone=message.phone,
-                        body=message.body,
-                        num_media=message.num_media,
-                        opt_out_type=message.opt_out_type,
-                        too_long=message.too_long,
-                        received_at=now,
-                        stage=Stage.RECEIVED.value,
-                        replies_queued=0,
-                        failures=0,
-                        next_attempt_at=now,
-                        claimed_until=NOT_CLAIMED,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        insert = spool_table.insert().values(
+            message_sid=message.message_sid,
+            conversation_id=message.conversation_id,
+            phone=message.phone,
+            body=message.body,
+            num_media=message.num_media,
+            opt_out_type=message.opt_out_type,
+            too_long=message.too_long,
+            received_at=now,
+            stage=Stage.RECEIVED.value,
+            replies_queued=0,
+            failures=0,
+            next_attempt_at=now,
+            claimed_until=NOT_CLAIMED,
+        )
+
+        def work(engine: sa.engine.Engine) -> bool:
+            try:
+                with engine.begin() as connection:
+                    connection.execute(insert)
+            except IntegrityError:
+                return False
+            return True
+
+        return await self._run(work)
 
     async def claim(self, *, now: datetime, conversation_id: Optional[str] = None, limit: int = 10) -> list[KeptSms]:
         """Claims up to `limit` conversation heads whose next try is due (only the head of
         `conversation_id`, when given), oldest first, for `lease`. One statement: of workers
         claiming at the same time, each row goes to one."""
-        head, earlier = spool_table.alias("head"), spool_table.alias("earlier")
-        is_head = ~sa.exists().where(
-            earlier.c.conversation_id == head.c.conversation_id,
-            earlier.c.stage != Stage.DONE.value,
-            earlier.c.id < head.c.id,
-        )
+        head = spool_table.alias("head")
         candidates = sa.select(head.c.id).where(
-            head.c.stage != Stage.DONE.value, head.c.next_attempt_at <= now, head.c.claimed_until <= now, is_head
+            head.c.stage != Stage.DONE.value, head.c.next_attempt_at <= now, head.c.claimed_until <= now, _is_head(head)
         )
         if conversation_id is not None:
             candidates = candidates.where(head.c.conversation_id == conversation_id)
         candidates = candidates.order_by(head.c.id).limit(limit)
         token = secrets.token_hex(16)
-        engine = await self.engine()
-        async with engine.begin() as connection:
-            await connection.execute(
-                spool_table.update()
-                .where(
-                    spool_table.c.id.in_(candidates),
-                    # Checked again on the row itself: PostgreSQL re-reads a row that a concurrent
-                    # claim changed before applying this one.
-                    spool_table.c.stage != Stage.DONE.value,
-                    spool_table.c.next_attempt_at <= now,
-                    spool_table.c.claimed_until <= now,
-                )
-                .values(claim=token, claimed_until=now + self.lease)
+        claim = (
+            spool_table.update()
+            .where(
+                spool_table.c.id.in_(candidates),
+                # Checked again on the row itself: PostgreSQL re-reads a row that a concurrent
+                # claim changed before applying this one.
+                spool_table.c.stage != Stage.DONE.value,
+                spool_table.c.next_attempt_at <= now,
+                spool_table.c.claimed_until <= now,
             )
-            rows = await connection.execute(
-                sa.select(spool_table).where(spool_table.c.claim == token).order_by(spool_table.c.id)
-            )
-            return [_kept(row) for row in rows]
+            .values(claim=token, claimed_until=now + self.lease)
+        )
+        claimed = sa.select(spool_table).where(spool_table.c.claim == token).order_by(spool_table.c.id)
+
+        def work(engine: sa.engine.Engine) -> list[KeptSms]:
+            with engine.begin() as connection:
+                connection.execute(claim)
+                return [_kept(row) for row in connection.execute(claimed)]
+
+        return await self._run(work)
 
     async def waiting(self, conversation_id: str) -> bool:
         """Whether an unfinished message of the conversation is waiting for another try."""
@@ -289,9 +279,12 @@ class SmsSpool:
             spool_table.c.stage != Stage.DONE.value,
             spool_table.c.failures > 0,
         )
-        engine = await self.engine()
-        async with engine.connect() as connection:
-            return (await connection.execute(query.limit(1))).first() is not None
+
+        def work(engine: sa.engine.Engine) -> bool:
+            with engine.connect() as connection:
+                return connection.execute(query.limit(1)).first() is not None
+
+        return await self._run(work)
 
     async def advance(
         self,
@@ -349,49 +342,67 @@ class SmsSpool:
 
     async def purge(self, *, finished_before: datetime) -> int:
         """Deletes finished rows older than `finished_before`; returns how many."""
-        engine = await self.engine()
-        async with engine.begin() as connection:
-            result = await connection.execute(
-                spool_table.delete().where(
-                    spool_table.c.stage == Stage.DONE.value, spool_table.c.finished_at < finished_before
-                )
-            )
-            return result.rowcount
+        delete = spool_table.delete().where(
+            spool_table.c.stage == Stage.DONE.value, spool_table.c.finished_at < finished_before
+        )
+
+        def work(engine: sa.engine.Engine) -> int:
+            with engine.begin() as connection:
+                return connection.execute(delete).rowcount
+
+        return await self._run(work)
 
     async def next_due(self, *, now: datetime) -> Optional[datetime]:
         """When a conversation head may next be claimed: its next try, or the end of the lease
         another worker holds on it. None when nothing is unfinished."""
-        head, earlier = spool_table.alias("head"), spool_table.alias("earlier")
-        is_head = ~sa.exists().where(
-            earlier.c.conversation_id == head.c.conversation_id,
-            earlier.c.stage != Stage.DONE.value,
-            earlier.c.id < head.c.id,
-        )
+        head = spool_table.alias("head")
         due = sa.case(
             (head.c.claimed_until > head.c.next_attempt_at, head.c.claimed_until), else_=head.c.next_attempt_at
         )
-        query = sa.select(sa.func.min(due)).where(head.c.stage != Stage.DONE.value, is_head)
-        engine = await self.engine()
-        async with engine.connect() as connection:
-            return (await connection.execute(query)).scalar()
+        query = sa.select(sa.func.min(due)).where(head.c.stage != Stage.DONE.value, _is_head(head))
+
+        def work(engine: sa.engine.Engine) -> Optional[datetime]:
+            with engine.connect() as connection:
+                return connection.execute(query).scalar()
+
+        return await self._run(work)
 
     async def _update_claimed(self, kept: KeptSms, values: dict[str, Any]) -> None:
-        engine = await self.engine()
-        async with engine.begin() as connection:
-            result = await connection.execute(
-                spool_table.update()
-                .where(spool_table.c.id == kept.id, spool_table.c.claim == kept.claim)
-                .values(**values)
-            )
-        if result.rowcount != 1:
+        update = (
+            spool_table.update().where(spool_table.c.id == kept.id, spool_table.c.claim == kept.claim).values(**values)
+        )
+
+        def work(engine: sa.engine.Engine) -> int:
+            with engine.begin() as connection:
+                return connection.execute(update).rowcount
+
+        if await self._run(work) != 1:
             raise ClaimLost(f"sms spool row {kept.id}")
 
 
-async def _create_table(engine: AsyncEngine) -> None:
+def _is_head(head) -> sa.sql.ColumnElement:
+    """Whether `head` is its conversation's oldest unfinished row."""
+    earlier = spool_table.alias("earlier")
+    return ~sa.exists().where(
+        earlier.c.conversation_id == head.c.conversation_id,
+        earlier.c.stage != Stage.DONE.value,
+        earlier.c.id < head.c.id,
+    )
+
+
+def _engine_with_table(url: str) -> sa.engine.Engine:
+    engine = spool_engine(url)
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+        _create_table(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _create_table(engine: sa.engine.Engine) -> None:
+    try:
+        metadata.create_all(engine)
     except SQLAlchemyError:
         # Another replica created it at the same moment; a second look finds it there.
-        async with engine.begin() as connection:
-            await connection.run_sync(metadata.create_all)
+        metadata.create_all(engine)

@@ -168,3 +168,33 @@ async def test_a_finished_message_keeps_only_its_id_for_a_day_and_still_recognis
     assert await spool.purge(finished_before=NOW) == 0
     assert await spool.purge(finished_before=NOW + timedelta(days=1, seconds=1)) == 1
     assert stored_rows(spool_url) == []
+
+
+async def test_a_blocking_write_on_the_event_loop_never_waits_for_the_spool(tmp_path):
+    """Rasa's SQL tracker store writes the same SQLite file with blocking calls on the event loop.
+    A spool transaction must never need the loop to finish while it holds the write lock: the
+    tracker store would wait for the lock and the lock for the loop (here 2 s of busy timeout
+    instead of Rasa's 5, then "database is locked")."""
+    path = tmp_path / "tracker.db"
+    spool = SmsSpool(f"sqlite:///{path}")
+    tracker_store = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 2}, future=True)
+    with tracker_store.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE events (id INTEGER PRIMARY KEY, data TEXT)"))
+
+    async def rasa_saves_turns() -> None:
+        for _ in range(100):
+            with tracker_store.begin() as connection:  # blocks the event loop, as Rasa's save does
+                connection.execute(sa.text("INSERT INTO events (data) VALUES ('turn')"))
+            await asyncio.sleep(0)
+
+    async def spool_works(conversation: int) -> None:
+        for sid in range(25):
+            await spool.keep(sms(conversation * 100 + sid, f"sms-{conversation}"), now=NOW)
+            for kept in await spool.claim(now=NOW, conversation_id=f"sms-{conversation}"):
+                await spool.finish(kept, now=NOW)
+
+    try:
+        await asyncio.gather(rasa_saves_turns(), *(spool_works(conversation) for conversation in range(4)))
+    finally:
+        tracker_store.dispose()
+        await spool.close()
