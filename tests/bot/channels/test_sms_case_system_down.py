@@ -62,10 +62,10 @@ async def test_the_debtor_is_told_the_message_is_kept_and_nothing_reaches_the_di
 
     caplog.set_level(logging.INFO)
     answer = await channel._receive(Agent(), fields("hva skylder jeg"), dialogue)
-    await channel.inbox.settle()
     message = ElementTree.fromstring(answer.body.decode()).find("Message")
     assert answer.status == 200 and message is not None
     assert "meldingen din er tatt vare på, og du får svar her så snart det er løst" in message.text
+    await channel.inbox.settle()
     assert reached == []
     [kept] = await channel.spool.claim(now=datetime.now(timezone.utc) + timedelta(minutes=1))
     assert kept.message.body == "hva skylder jeg" and kept.failures == 1  # waiting for another try
