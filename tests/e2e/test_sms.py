@@ -4,14 +4,18 @@ outbox -> delivery through the real twilio client to a local fake of Twilio's AP
 from __future__ import annotations
 
 import asyncio
-
+import os
 import secrets
+import signal
 
+import aiohttp
 import pytest
 
 from actions.formatting import money
 from bot.channels.conversation_ids import sms_conversation_id
 from bot.channels.gsm7 import is_gsm7
+from bot.config import REPO_ROOT
+from bot.provisioning import rasa_environment
 from tests.e2e.twilio_stack import ACCOUNT_SID, FROM_NUMBER, parse_twiml, start_twilio_stack
 from tests.fakes.twilio_api import signed_post_args
 
@@ -179,3 +183,94 @@ async def test_a_failed_delivery_report_is_recorded(twilio):
     assert status == 200
     rows = twilio.database_rows(f"SELECT status, error_code FROM outbound_messages WHERE provider_id = '{sid}'")
     assert rows == [("failed", "30003")]
+
+
+# --- the backoffice dies during a conversation (issue 16) ----------------------------------------
+
+# The runner's supervisor restarts a child that exits (bot/runner.py); a runner without one gets
+# the backoffice started again by this test after this long.
+SUPERVISOR_GRACE_SECONDS = 10.0
+
+
+async def answers_health_check(twilio, url: str) -> bool:
+    try:
+        async with twilio.http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+            return response.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return False
+
+
+async def until_back(twilio, service, timeout: float = 120.0) -> str:
+    """Until `service` answers its health check again; says who restarted it."""
+    loop = asyncio.get_running_loop()
+    started, restarted_by = loop.time(), "the runner's supervisor"
+    while not await answers_health_check(twilio, service.health_url):
+        waited = loop.time() - started
+        assert waited < timeout, f"{service.name} did not come back"
+        if waited > SUPERVISOR_GRACE_SECONDS and service.process.returncode is not None:
+            service.process = await start_again(twilio, service)
+            restarted_by = "the test"
+        await asyncio.sleep(0.25)
+    return restarted_by
+
+
+async def until_sent(twilio, phone: str, count: int, timeout: float = 30.0) -> None:
+    """Until the backoffice has recorded `count` messages to `phone` as sent (polls its database)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    query = f"SELECT count(*) FROM outbound_messages WHERE to_phone = '{phone}' AND status = 'sent'"
+    while twilio.database_rows(query)[0][0] < count:
+        assert asyncio.get_running_loop().time() < deadline, "the send was never recorded"
+        await asyncio.sleep(0.05)
+
+
+async def start_again(twilio, service) -> asyncio.subprocess.Process:
+    """`service` started as the runner starts it, into the same log; the runner stops it at the end."""
+    with open(twilio.stack.log_dir / f"{service.name}.log", "ab") as log:
+        return await asyncio.create_subprocess_exec(
+            *service.command,
+            cwd=REPO_ROOT,
+            env=rasa_environment(twilio.settings),
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+async def test_an_sms_sent_while_the_backoffice_is_dead_is_kept_and_answered_and_a_stop_takes_effect(twilio):
+    phone, stopper = "+4741000007", "+4741000008"
+    await text(twilio, phone, "hei")
+    await replies_to(twilio, phone, 1)  # the conversation is going
+    # Killed between Twilio's answer and its own record of the send, the backoffice would send
+    # that reply again once it is back (its outbox delivers at least once).
+    await until_sent(twilio, phone, 1)
+    backoffice = next(service for service in twilio.stack.services if service.name == "backoffice")
+    os.kill(backoffice.process.pid, signal.SIGKILL)
+    await backoffice.process.wait()
+
+    question = sms_fields(phone, "hva skylder jeg?")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    status, answer = await twilio.post_signed("/webhooks/twilio_sms/webhook", question)
+    assert status == 200 and loop.time() - started < 5
+    [kept_for_later] = parse_twiml(answer).findall("Message")
+    assert "meldingen din er tatt vare på" in kept_for_later.text  # utter_sms_kept_for_later
+    stop = sms_fields(stopper, "STOPP")
+    status, answer = await twilio.post_signed("/webhooks/twilio_sms/webhook", stop)
+    assert status == 200 and len(parse_twiml(answer)) == 0  # Twilio confirms a STOP itself
+    spooled = dict(twilio.spooled())
+    assert spooled[question["MessageSid"]] == "received" and spooled[stop["MessageSid"]] == "received"
+
+    print(f"backoffice restarted by {await until_back(twilio, backoffice)}")
+    await twilio.until_recorded(question["MessageSid"], timeout=90)
+    await twilio.until_recorded(stop["MessageSid"], timeout=90)
+    replies = await replies_to(twilio, phone, 2)  # the kept message is answered by SMS
+    assert len(replies) == 2 and is_gsm7(replies[1])
+    events = await twilio.tracker_events(sms_conversation_id(twilio.settings.conversation_id_key, phone))
+    assert [e["text"] for e in events if e["event"] == "user"] == ["hei", "hva skylder jeg?"]  # once
+    status, queued = await twilio.case_api(
+        "POST", "/sms/outbox", json={"to_phone": stopper, "body": "Påminnelse", "purpose": "reminder"}
+    )
+    assert status == 201 and queued["status"] == "suppressed"
+    spooled = dict(twilio.spooled())
+    assert spooled[question["MessageSid"]] == "done" and spooled[stop["MessageSid"]] == "done"
+    assert to(twilio, stopper) == []

@@ -39,9 +39,10 @@ def twilio_settings(root: Path, fake_port: int) -> Settings:
 
 
 class TwilioStack:
-    def __init__(self, settings: Settings, fake: FakeTwilioApi) -> None:
+    def __init__(self, settings: Settings, fake: FakeTwilioApi, stack: Optional[Stack] = None) -> None:
         self.settings = settings
         self.fake = fake
+        self.stack = stack  # the three processes (`stack.services`), for tests that stop one
         self.http: Optional[aiohttp.ClientSession] = None
 
     def local_url(self, path: str) -> str:
@@ -77,13 +78,19 @@ class TwilioStack:
             assert asyncio.get_running_loop().time() < deadline, "the inbound SMS was never recorded"
             await asyncio.sleep(0.05)
 
-    def database_rows(self, query: str) -> list:
-        engine = sa.create_engine(self.settings.database_url, future=True)
+    def database_rows(self, query: str, *, url: Optional[str] = None) -> list:
+        """Rows of the case system's database, or of the database at `url`."""
+        engine = sa.create_engine(url or self.settings.database_url, future=True)
         try:
             with engine.connect() as connection:
                 return list(connection.execute(sa.text(query)))
         finally:
             engine.dispose()
+
+    def spooled(self) -> list[tuple[str, str]]:
+        """(MessageSid, stage) of every SMS in the dialogue server's spool (bot/channels/sms_spool.py)."""
+        query = "SELECT message_sid, stage FROM sms_spool ORDER BY id"
+        return [tuple(row) for row in self.database_rows(query, url=self.settings.tracker_store_url)]
 
 
 async def start_twilio_stack(root: Path):
@@ -98,7 +105,7 @@ async def start_twilio_stack(root: Path):
     await prepare_case_system(settings)
     stack = Stack(settings, log_dir=root / "logs")  # kept so that a failed start says why
     await stack.start()
-    twilio_stack = TwilioStack(settings, fake)
+    twilio_stack = TwilioStack(settings, fake, stack)
     try:
         await stack.wait_healthy(timeout_seconds=180)
         async with aiohttp.ClientSession() as http:
