@@ -1,11 +1,12 @@
-"""The backoffice process: the reference case system's API, the debtor web chat page at `/`, and
-the SMS outbox delivery loop (and, later, the caseworker console)."""
+"""The backoffice process: the reference case system's API, the debtor web chat page at `/`, the
+caseworker console at `/console`, and the SMS outbox delivery loop."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot import outbound_sms, web as web_chat
+from bot import console, outbound_sms
+from bot import web as web_chat
 from bot.case_system.http.app import create_app
 from bot.config import Settings, load_settings
 from bot.logs import configure_logging
@@ -14,6 +15,7 @@ from bot.logs import configure_logging
 def create_backoffice(settings: Settings) -> web.Application:
     app = create_app(settings)
     web_chat.add_routes(app, settings)
+    console.add_routes(app, settings)
     outbound_sms.attach(app, settings)
     return app
 

@@ -84,6 +84,60 @@ def _retention(args: argparse.Namespace) -> int:
     return 0
 
 
+def _caseworker(args: argparse.Namespace) -> int:
+    """`debtbot caseworker add|disable`: accounts for the caseworker console."""
+    import getpass
+
+    from bot.case_system.contract.enums import CaseworkerRole
+    from bot.case_system.domain import caseworkers
+    from bot.case_system.domain.audit import AuditContext
+    from bot.case_system.domain.clock import utc_now
+    from bot.case_system.store.database import create_engine, session_factory
+    from bot.config import load_settings
+    from bot.provisioning import prepare_case_system
+
+    settings = load_settings()
+    context = AuditContext(actor="debtbot-cli", purpose="caseworker_accounts")
+    password = None
+    if args.action == "add":
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = getpass.getpass(f"Password for {args.username}: ")
+            if getpass.getpass("Again: ") != password:
+                print("error: the passwords differ", file=sys.stderr)
+                return 2
+
+    async def work() -> None:
+        await prepare_case_system(settings, with_demo_data=False)  # the schema is current
+        engine = create_engine(settings)
+        try:
+            async with session_factory(engine)() as session:
+                if args.action == "add":
+                    await caseworkers.add_caseworker(
+                        session,
+                        username=args.username,
+                        name=args.name,
+                        display_name=args.display_name,
+                        password=password,
+                        role=CaseworkerRole(args.role),
+                        now=utc_now(),
+                        context=context,
+                    )
+                else:
+                    await caseworkers.disable_caseworker(session, args.username, now=utc_now(), context=context)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(work())
+    except caseworkers.AccountError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"caseworker {args.username} {'added' if args.action == 'add' else 'disabled'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="debtbot", description="Debtor dialogue assistant")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,8 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     setup.set_defaults(handler=_setup)
 
     commands.add_parser("run", help="set up, then run all three processes until Ctrl-C").set_defaults(handler=_run)
-    commands.add_parser("seed", help="load the demo data into an empty case-system database").set_defaults(handler=_seed)
-    commands.add_parser("migrate", help="bring the case-system database schema up to date").set_defaults(handler=_migrate)
+    commands.add_parser("seed", help="load the demo data into an empty case-system database").set_defaults(
+        handler=_seed
+    )
+    commands.add_parser("migrate", help="bring the case-system database schema up to date").set_defaults(
+        handler=_migrate
+    )
 
     train = commands.add_parser("train", help="train the model if its inputs changed")
     train.add_argument("--force", action="store_true", help="train even if the model is current")
@@ -112,9 +170,23 @@ def build_parser() -> argparse.ArgumentParser:
     nlu_eval.set_defaults(handler=_nlu_eval)
     retention = commands.add_parser("retention", help="anonymise or delete data whose retention period is over")
     retention.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
-    retention.add_argument("--erase-conversation", metavar="CONVERSATION_ID", help="erase one conversation (a caseworker's decision)")
+    retention.add_argument(
+        "--erase-conversation", metavar="CONVERSATION_ID", help="erase one conversation (a caseworker's decision)"
+    )
     retention.add_argument("--actor", default="caseworker", help="who decided the erasure, for the audit trail")
     retention.set_defaults(handler=_retention)
+
+    caseworker = commands.add_parser("caseworker", help="caseworker accounts for the console at /console")
+    actions = caseworker.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add an account (the password is asked for, or read from stdin)")
+    add.add_argument("username", help="lower-case letters, digits, . _ -")
+    add.add_argument("--name", required=True, help="the caseworker's full name")
+    add.add_argument("--display-name", help="the name debtors see (default: the first name)")
+    add.add_argument("--role", choices=["caseworker", "supervisor"], default="caseworker")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    disable = actions.add_parser("disable", help="disable an account: no login, no integration acting for it")
+    disable.add_argument("username")
+    caseworker.set_defaults(handler=_caseworker)
     return parser
 
 

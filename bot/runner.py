@@ -305,7 +305,16 @@ def describe(settings: Settings) -> str:
     return "\n".join(
         [
             "debtbot is running:",
-            f"  web chat and caseworker console  {base}:{settings.backoffice_port}/",
+            f"  web chat                         {base}:{settings.backoffice_port}/",
+            f"  caseworker console               {base}:{settings.backoffice_port}/console",
+            *(
+                [
+                    "    demo logins: `demo` (caseworker) and `supervisor`; their passwords are",
+                    "    CASEWORKER_DEMO_PASSWORD and SUPERVISOR_DEMO_PASSWORD in .env",
+                ]
+                if settings.demo_mode
+                else ["    accounts: debtbot caseworker add USERNAME --name NAME"]
+            ),
             f"  case system API                  {base}:{settings.backoffice_port}/api/v1 (Bearer CASE_API_KEY)",
             f"  dialogue server (REST channel)   {base}:{settings.rasa_port}/webhooks/rest/webhook",
             f"  action server                    {base}:{settings.action_server_port}/webhook",

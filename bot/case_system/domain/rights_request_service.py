@@ -331,3 +331,44 @@ async def read_export(
     )
     await session.commit()
     return item, item.exports[-1]
+
+
+async def mark_export_sent(
+    session: AsyncSession, reference: str, *, now: datetime, context: audit.AuditContext
+) -> RightsRequest:
+    """A caseworker has reviewed the export and sent it to the debtor: the request is completed."""
+    item = await by_reference(session, reference)
+    if not item.exports:
+        raise errors.ApiError(409, "export_not_found", "This request has no data export to send.")
+    item.status = RightsRequestStatus.COMPLETED
+    audit.record(
+        session,
+        context,
+        at=now,
+        action="data_export.sent",
+        subject_type="rights_request",
+        subject_id=item.reference,
+        outcome="sent",
+        detail=f"export={item.exports[-1].id}",
+    )
+    await session.commit()
+    return item
+
+
+async def close_request(
+    session: AsyncSession, reference: str, *, now: datetime, context: audit.AuditContext
+) -> RightsRequest:
+    """A caseworker has dealt with the request: it is completed."""
+    item = await by_reference(session, reference)
+    item.status = RightsRequestStatus.COMPLETED
+    audit.record(
+        session,
+        context,
+        at=now,
+        action="rights_request.close",
+        subject_type="rights_request",
+        subject_id=item.reference,
+        outcome="completed",
+    )
+    await session.commit()
+    return item
