@@ -24,7 +24,6 @@ from typing import Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.config import Settings, to_sync_url
 from bot.case_system.contract.enums import CaseStatus
 from bot.case_system.store.models import (
     AuditEvent,
@@ -33,15 +32,27 @@ from bot.case_system.store.models import (
     Debtor,
     Dispute,
     Handoff,
+    HandoffMessageRecord,
     PaymentPlan,
     Postponement,
     RightsRequest,
+    SmsConversation,
 )
+from bot.config import Settings, to_sync_url
 
 ANONYMOUS_NAME = "anonymisert"
 ANONYMOUS_BIRTH_DATE = date(1900, 1, 1)
 ACTOR = "system:retention"
 LINKED_RECORDS = (PaymentPlan, Postponement, Dispute, RightsRequest)
+
+
+def _forget_handoff_words(connection: Connection, which) -> None:
+    """Clear what was said in handoffs `which` selects: transcript, summary, the messages since
+    the handoff and the caseworker's note."""
+    ids = sa.select(Handoff.id).where(which)
+    connection.execute(sa.delete(HandoffMessageRecord).where(HandoffMessageRecord.handoff_id.in_(ids)))
+    connection.execute(sa.update(Handoff).where(which).values(transcript=[], summary="", note=None))
+
 
 TRACKER_EVENTS = sa.table("events", sa.column("sender_id"), sa.column("timestamp"))
 
@@ -179,12 +190,29 @@ def delete_tracker_conversations(settings: Settings, conversation_ids: list[str]
     return deleted
 
 
-def _audit(connection: Connection, *, now: datetime, actor: str, action: str, subject_type: str,
-           subject_id: Optional[str], detail: str, conversation_id: Optional[str] = None) -> None:
+def _audit(
+    connection: Connection,
+    *,
+    now: datetime,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: Optional[str],
+    detail: str,
+    conversation_id: Optional[str] = None,
+) -> None:
     connection.execute(
         sa.insert(AuditEvent).values(
-            at=now, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id,
-            purpose="retention", outcome="done", channel=None, conversation_id=conversation_id, detail=detail,
+            at=now,
+            actor=actor,
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            purpose="retention",
+            outcome="done",
+            channel=None,
+            conversation_id=conversation_id,
+            detail=detail,
         )
     )
 
@@ -197,9 +225,8 @@ def apply_retention(settings: Settings, plan: RetentionPlan, *, now: Optional[da
     try:
         with engine.begin() as connection:
             for chunk in _chunks(conversations):
-                connection.execute(
-                    sa.update(Handoff).where(Handoff.conversation_id.in_(chunk)).values(transcript=[], summary="")
-                )
+                _forget_handoff_words(connection, Handoff.conversation_id.in_(chunk))
+                connection.execute(sa.delete(SmsConversation).where(SmsConversation.conversation_id.in_(chunk)))
                 connection.execute(
                     sa.update(AuditEvent).where(AuditEvent.conversation_id.in_(chunk)).values(conversation_id=None)
                 )
@@ -214,10 +241,9 @@ def apply_retention(settings: Settings, plan: RetentionPlan, *, now: Optional[da
                 case_numbers = list(
                     connection.execute(sa.select(Case.case_number).where(Case.id.in_(plan.expired_case_ids))).scalars()
                 )
+                _forget_handoff_words(connection, Handoff.case_number.in_(case_numbers))
                 connection.execute(
-                    sa.update(Handoff)
-                    .where(Handoff.case_number.in_(case_numbers))
-                    .values(transcript=[], summary="", case_number=None)
+                    sa.update(Handoff).where(Handoff.case_number.in_(case_numbers)).values(case_number=None)
                 )
             if plan.debtor_ids:
                 request_ids = list(
@@ -244,9 +270,16 @@ def apply_retention(settings: Settings, plan: RetentionPlan, *, now: Optional[da
                             phone=None,
                         )
                     )
+            # The number an SMS conversation came from is kept only as long as the conversation.
+            connection.execute(sa.delete(SmsConversation).where(SmsConversation.last_inbound_at < plan.silent_since))
             _audit(
-                connection, now=now, actor=ACTOR, action="retention.apply", subject_type="retention",
-                subject_id=None, detail=f"cases={len(plan.expired_case_ids)},debtors={len(plan.debtor_ids)}",
+                connection,
+                now=now,
+                actor=ACTOR,
+                action="retention.apply",
+                subject_type="retention",
+                subject_id=None,
+                detail=f"cases={len(plan.expired_case_ids)},debtors={len(plan.debtor_ids)}",
             )
     finally:
         engine.dispose()
@@ -263,16 +296,21 @@ def erase_conversation(settings: Settings, conversation_id: str, *, actor: str, 
     engine = _engine(settings.database_url)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                sa.update(Handoff).where(Handoff.conversation_id == conversation_id).values(transcript=[], summary="")
-            )
+            _forget_handoff_words(connection, Handoff.conversation_id == conversation_id)
+            connection.execute(sa.delete(SmsConversation).where(SmsConversation.conversation_id == conversation_id))
             for model in LINKED_RECORDS:
                 connection.execute(
                     sa.update(model).where(model.conversation_id == conversation_id).values(conversation_id=None)
                 )
             _audit(
-                connection, now=now, actor=actor, action="conversation.erase", subject_type="conversation",
-                subject_id=None, detail="tracker_events", conversation_id=conversation_id,
+                connection,
+                now=now,
+                actor=actor,
+                action="conversation.erase",
+                subject_type="conversation",
+                subject_id=None,
+                detail="tracker_events",
+                conversation_id=conversation_id,
             )
     finally:
         engine.dispose()

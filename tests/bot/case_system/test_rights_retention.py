@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot import cli
-from bot.case_system.store.database import engine_for_url, session_factory
 from bot.case_system.domain.demo_data import load_demo_data
+from bot.case_system.store.database import engine_for_url, session_factory
 from bot.retention import apply_retention, erase_conversation, plan_retention
 from tests.bot.case_system.conftest import make_settings
 
@@ -50,12 +50,19 @@ async def stores(database_url, tmp_path: Path):
                 "INSERT INTO handoffs (conversation_id, channel, reason, priority, status, case_number, summary, transcript, created_at, updated_at) "
                 "VALUES ('kari-chat', 'web', 'requested', 'normal', 'closed', '100001', 'Reason: requested.', :transcript, :at, :at)"
             ),
-            {"transcript": json.dumps([{"sender": "user", "text": "hei", "at": "2026-03-01T10:00:00+00:00"}]), "at": CLOSED_ON.replace(tzinfo=None)},
+            {
+                "transcript": json.dumps([{"sender": "user", "text": "hei", "at": "2026-03-01T10:00:00+00:00"}]),
+                "at": CLOSED_ON.replace(tzinfo=None),
+            },
         )
     cases.dispose()
     tracker = sa.create_engine(settings.tracker_store_url, future=True)
     with tracker.begin() as connection:
-        connection.execute(sa.text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), type_name VARCHAR(255), timestamp FLOAT, data TEXT)"))
+        connection.execute(
+            sa.text(
+                "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), type_name VARCHAR(255), timestamp FLOAT, data TEXT)"
+            )
+        )
         rows = [
             ("ingrid-chat", CLOSED_ON.timestamp() + 2 * 86400),  # last contact two days after closing
             ("kari-chat", DAY_BEFORE_DEADLINE.timestamp() - 86400),  # recent contact
@@ -115,7 +122,9 @@ def test_three_years_after_closing_the_personal_link_is_anonymised(stores):
         linked = connection.execute(
             sa.text("SELECT count(*) FROM audit_events WHERE conversation_id = 'ingrid-chat'")
         ).scalar_one()
-        runs = connection.execute(sa.text("SELECT count(*) FROM audit_events WHERE action = 'retention.apply'")).scalar_one()
+        runs = connection.execute(
+            sa.text("SELECT count(*) FROM audit_events WHERE action = 'retention.apply'")
+        ).scalar_one()
     engine.dispose()
     assert linked == 0 and runs == 1
 
@@ -141,9 +150,40 @@ def test_a_caseworker_can_erase_one_conversation(stores):
         transcript = connection.execute(
             sa.text("SELECT transcript FROM handoffs WHERE conversation_id = 'kari-chat'")
         ).scalar_one()
-        erased = connection.execute(
-            sa.text("SELECT actor FROM audit_events WHERE action = 'conversation.erase'")
-        ).scalars().all()
+        erased = (
+            connection.execute(sa.text("SELECT actor FROM audit_events WHERE action = 'conversation.erase'"))
+            .scalars()
+            .all()
+        )
     engine.dispose()
     assert (json.loads(transcript) if isinstance(transcript, str) else transcript) == []
     assert erased == ["caseworker:anne"]
+
+
+def test_erasing_a_conversation_also_forgets_what_was_said_to_a_caseworker_and_its_sms_number(stores):
+    engine = sa.create_engine(stores.database_url, future=True)
+    at = CLOSED_ON.replace(tzinfo=None)
+    with engine.begin() as connection:
+        handoff_id = connection.execute(
+            sa.text("SELECT id FROM handoffs WHERE conversation_id = 'kari-chat'")
+        ).scalar_one()
+        connection.execute(sa.text("UPDATE handoffs SET note = 'Ringte om avtale' WHERE id = :id"), {"id": handoff_id})
+        connection.execute(
+            sa.text("INSERT INTO handoff_messages (handoff_id, sender, text, at) VALUES (:id, 'debtor', 'hei', :at)"),
+            {"id": handoff_id, "at": at},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO sms_conversations (conversation_id, phone, last_inbound_at) VALUES ('kari-chat', '+4791234567', :at)"
+            ),
+            {"at": at},
+        )
+    erase_conversation(stores, "kari-chat", actor="caseworker:anne", now=DAY_BEFORE_DEADLINE)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM handoff_messages")).scalar_one() == 0
+        assert connection.execute(sa.text("SELECT count(*) FROM sms_conversations")).scalar_one() == 0
+        assert (
+            connection.execute(sa.text("SELECT note FROM handoffs WHERE id = :id"), {"id": handoff_id}).scalar_one()
+            is None
+        )
+    engine.dispose()
