@@ -441,7 +441,10 @@ async def events(request: web.Request, db, me: LoggedIn) -> web.StreamResponse:
     async def send_new_messages() -> None:
         nonlocal last_id
         async with system.sessions() as reader:
-            handoff = await system.desk.load(reader, handoff_id, with_messages=True)
+            try:
+                handoff = await system.desk.load(reader, handoff_id, with_messages=True)
+            except errors.ApiError:  # no such handoff: nothing to send
+                return
             for message in handoff.messages:
                 if message.id > last_id:
                     await response.write(_sse("message", _message_data(message)))

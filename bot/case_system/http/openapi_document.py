@@ -11,6 +11,7 @@ from pydantic.schema import schema as pydantic_schema
 
 from bot.case_system.contract.fields import AUDIT_TOKEN, CONVERSATION_ID
 from bot.case_system.contract.responses import Error
+from bot.case_system.http import console_sessions
 from bot.case_system.http.context import ACTOR_HEADER, API_PREFIX, CONVERSATION_HEADER, PURPOSE_HEADER, Endpoint
 
 OPENAPI_VERSION = "3.0.3"
@@ -44,6 +45,15 @@ AUDIT_HEADERS = [
 ]
 
 
+CSRF_HEADER = {
+    "name": console_sessions.CSRF_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "With the console's session cookie: the session's CSRF token (required then).",
+    "schema": {"type": "string"},
+}
+
+
 def build(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
     endpoints = list(endpoints)
     models = {Error}
@@ -68,7 +78,15 @@ def build(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
         "security": [{"bearerAuth": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "consoleSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": console_sessions.COOKIE_NAME,
+                    "description": "The caseworker console's session (log in at /console/login).",
+                },
+            },
             "schemas": components,
         },
     }
@@ -98,6 +116,8 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         operation["description"] = endpoint.description
     if endpoint.public:
         operation["security"] = []
+    elif endpoint.caseworker:
+        operation["security"] = [{"bearerAuth": []}, {"consoleSession": []}]
     parameters = [
         {"name": name, "in": "path", "required": True, "schema": schema_}
         for name, schema_ in endpoint.path_parameters.items()
@@ -106,6 +126,8 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
         parameters += _query_parameters(components[endpoint.query.__name__])
     if endpoint.audited:
         parameters += AUDIT_HEADERS
+    if endpoint.caseworker and endpoint.method != "GET":
+        parameters.append(CSRF_HEADER)
     if parameters:
         operation["parameters"] = copy.deepcopy(parameters)
     if endpoint.body is not None:

@@ -329,3 +329,13 @@ async def test_caseworker_answers_match_their_schemas(desk_client):
         if "X-Actor" in operation.get("description", "") or "debtor-messages" in path
     }
     assert caseworker_routes <= {(method, path) for method, path, _ in checker.seen}
+
+
+async def test_caseworker_routes_document_both_ways_in(client, auth):
+    spec = await document(client, auth)
+    take = spec["paths"]["/api/v1/handoffs/{handoff_id}/take"]["post"]
+    assert take["security"] == [{"bearerAuth": []}, {"consoleSession": []}]
+    assert {parameter["name"] for parameter in take["parameters"]} >= {"X-Actor", "X-CSRF-Token", "handoff_id"}
+    assert spec["components"]["securitySchemes"]["consoleSession"]["in"] == "cookie"
+    debtor = spec["paths"]["/api/v1/conversations/{conversation_id}/debtor-messages"]["post"]
+    assert "security" not in debtor  # the bearer key, as everywhere
