@@ -122,7 +122,12 @@ def page(handler: Page) -> Callable[[web.Request], Awaitable[web.StreamResponse]
                 if not console_sessions.csrf_matches(session, presented if isinstance(presented, str) else None):
                     raise web.HTTPForbidden(text="the form lacks the session's CSRF token; reload the page")
             csrf = session.get(console_sessions.CSRF_KEY) or ""
-            return await handler(request, db, LoggedIn(request, caseworker, csrf))
+            try:
+                return await handler(request, db, LoggedIn(request, caseworker, csrf))
+            except errors.ApiError as error:  # e.g. no such handoff: the API's status, in plain words
+                if _wants_json(request):
+                    return web.json_response(error.body(), status=error.status)
+                return web.Response(status=error.status, text=error.message, headers=SECURITY_HEADERS)
 
     return wrapped
 

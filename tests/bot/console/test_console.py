@@ -268,6 +268,11 @@ async def test_the_conversation_page_shows_the_transcript_the_case_and_is_audite
     assert ("caseworker:anne", "handoff.read") in actions and ("caseworker:anne", "case.read") in actions
 
 
+async def test_a_handoff_that_does_not_exist_is_not_found(anne):
+    assert (await anne.get("/console/handoffs/424242")).status == 404
+    assert (await anne.get("/console/handoffs/not-a-number")).status == 404
+
+
 async def test_the_transcript_falls_back_to_the_handoffs_own_when_the_dialogue_server_is_down(anne, rasa):
     await rasa.close()
     transcript = [{"sender": "user", "text": "Jeg vil snakke med noen", "at": "2026-11-25T09:00:00Z"}]
