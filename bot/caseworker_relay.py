@@ -39,17 +39,19 @@ class CaseworkerRelay:
         self.case_system = case_system
         self._tasks: set[asyncio.Task] = set()
 
-    def forward(self, tracker: DialogueStateTracker) -> None:
-        """Sends the debtor's latest message to the console, in the background."""
+    def forward(self, tracker: DialogueStateTracker) -> bool:
+        """Sends the debtor's latest message to the console, in the background; whether there
+        was one to send."""
         message = debtor_message(tracker)
         if message is None:
-            return
+            return False
         at = datetime.fromtimestamp(message.timestamp, tz=timezone.utc).isoformat()
         channel = CHANNELS.get(message.input_channel or "", "rest")
         caller = Caller(conversation_id=tracker.sender_id, channel=channel, purpose="caseworker_takeover")
         task = asyncio.ensure_future(self._send(tracker.sender_id, redact_text(message.text), at, caller))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
     async def _send(self, conversation_id: str, text: str, at: str, caller: Caller) -> None:
         for attempt, delay in enumerate((0.0, *RETRY_DELAYS_SECONDS)):

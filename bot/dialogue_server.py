@@ -46,7 +46,8 @@ import rasa.core.run
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, Event, FollowupAction
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, FollowupAction
 from rasa.shared.exceptions import RasaException
 from sanic import Sanic, response
 from sanic.request import Request
@@ -183,8 +184,10 @@ _run_prediction_loop = rasa.core.processor.MessageProcessor._run_prediction_loop
 
 def forwarding_while_paused(relay: CaseworkerRelay):
     async def run_prediction_loop(self, output_channel, tracker) -> None:
-        if tracker.is_paused():
-            relay.forward(tracker)
+        if tracker.is_paused() and relay.forward(tracker):
+            # The message is answered by a person: the dialogue listens again, so that when the
+            # conversation is handed back the policies do not take it for a turn still to answer.
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
         return await _run_prediction_loop(self, output_channel, tracker)
 
     return run_prediction_loop

@@ -15,6 +15,9 @@ from bot.provisioning import prepare_case_system, train_model
 from bot.runner import Stack
 
 
+DEMO_CASEWORKER_PASSWORD = "demo-" + secrets.token_urlsafe(12)  # the demo caseworker `demo`
+
+
 def free_port() -> int:
     """A free port below Linux's ephemeral range (32768 and up). Ports handed out by the kernel
     for port 0 come from that range, where the many client connections of earlier stacks leave
@@ -41,6 +44,8 @@ def isolated_settings(root: Path, **overrides: str) -> Settings:
             "RASA_API_TOKEN": secrets.token_urlsafe(16),
             "CONVERSATION_ID_KEY": secrets.token_urlsafe(16),
             "ACTION_SERVER_TOKEN": secrets.token_urlsafe(16),
+            "CONSOLE_SESSION_SECRET": secrets.token_urlsafe(32),
+            "CASEWORKER_DEMO_PASSWORD": DEMO_CASEWORKER_PASSWORD,
             "BACKOFFICE_PORT": str(free_port()),
             "RASA_PORT": str(free_port()),
             "ACTION_SERVER_PORT": str(free_port()),

@@ -114,6 +114,14 @@ class ConversationRelay:
         answer = await self._call(
             "POST", self._path(conversation_id, "execute"), operation="execute", body={"name": action}, params=params
         )
+        # The dialogue then listens for the debtor, as after any turn; without this the policies
+        # would take the response for the end of an unfinished turn.
+        await self._call(
+            "POST",
+            self._path(conversation_id, "tracker/events"),
+            operation="listen",
+            body={"event": "action", "name": "action_listen"},
+        )
         messages = answer.get("messages") if isinstance(answer, dict) else None
         return [message for message in messages or [] if isinstance(message, dict)]
 
