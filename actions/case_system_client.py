@@ -157,9 +157,10 @@ class CaseSystemClient:
             "GET", "/cases/{case_number}", path=f"/cases/{case_number}", caller=caller, answer=api.Case
         )
 
-    async def create_handoff(self, handoff: dict[str, Any], *, caller: Caller) -> api.Handoff:
+    async def create_handoff(self, handoff: dict[str, Any], *, caller: Caller) -> api.HandoffCreated:
+        """The handoff, with when a caseworker will answer (`expected_answer_by`)."""
         return await self._request(
-            "POST", "/handoffs", path="/handoffs", caller=caller, json=handoff, answer=api.Handoff
+            "POST", "/handoffs", path="/handoffs", caller=caller, json=handoff, answer=api.HandoffCreated
         )
 
     async def record_debtor_message(self, conversation_id: str, text: str, at: str, *, caller: Caller) -> dict[str, Any]:

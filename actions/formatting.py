@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, format_decimal
 
 LOCALES = {"nb": "nb_NO", "en": "en_GB"}
+OSLO = ZoneInfo("Europe/Oslo")
+# A time today, or a weekday, date and time on another day (as the debtor reads it in Norway).
+MOMENT_FORMATS = {
+    "nb": ("'kl.' HH.mm", "EEEE d. MMMM 'kl.' HH.mm"),
+    "en": ("'at' HH:mm", "EEEE d MMMM 'at' HH:mm"),
+}
 
 
 def money(amount: str | Decimal, language: str) -> str:
@@ -26,3 +34,11 @@ def day(value: str | date, language: str) -> str:
 
 def percent(value: str | Decimal, language: str) -> str:
     return format_decimal(Decimal(value), format="0.00", locale=LOCALES[language])
+
+
+def moment(value: datetime, language: str, *, now: datetime) -> str:
+    """A time of day in Oslo: 'kl. 14.15' today, 'mandag 7. desember kl. 08.00' on another day
+    ('at 14:15' / 'Monday 7 December at 08:00' in English)."""
+    local, today = value.astimezone(OSLO), now.astimezone(OSLO).date()
+    same_day, other_day = MOMENT_FORMATS[language]
+    return babel_format_datetime(local, same_day if local.date() == today else other_day, tzinfo=OSLO, locale=LOCALES[language])

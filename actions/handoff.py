@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Optional
 
 from rasa_sdk import Action, Tracker
@@ -10,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
-from actions.conversation import caller_for, channel_of, transcript
+from actions.conversation import caller_for, channel_of, language_of, transcript
+from actions.formatting import moment
 from actions.services import case_system, settings
 from bot.case_system.contract.enums import HandoffPriority
 
@@ -44,7 +46,9 @@ async def hand_off(
     except (CaseSystemUnavailable, CaseSystemRejected):
         dispatcher.utter_message(response="utter_handoff_failed", agency_phone=settings().agency_phone)
         return False
-    dispatcher.utter_message(response="utter_handoff_created", handoff_id=created.id)
+    # Told honestly: inside opening hours within the service level, otherwise at the next opening.
+    answer_by = moment(created.expected_answer_by, language_of(tracker), now=datetime.now(timezone.utc))
+    dispatcher.utter_message(response="utter_handoff_created", handoff_id=created.id, answer_by=answer_by)
     return True
 
 
