@@ -14,7 +14,8 @@ import logging
 from datetime import datetime, timezone
 from typing import Optional
 
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.case_system_client import Caller, CaseSystemClient, CaseSystemRejected, CaseSystemUnavailable
@@ -27,10 +28,13 @@ RETRY_DELAYS_SECONDS = (0.5, 2.0, 5.0)
 
 
 def debtor_message(tracker: DialogueStateTracker) -> Optional[UserUttered]:
-    """The message this turn logged, if it is one the debtor wrote (not an internal command)."""
-    latest = tracker.events[-1] if tracker.events else None
-    if isinstance(latest, UserUttered) and latest.text and not latest.text.startswith("/"):
-        return latest
+    """The message this turn logged, if it is one the debtor wrote (not an internal command).
+    Slots its entities filled may follow it; the dialogue has not listened since."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME:
+            return None
+        if isinstance(event, UserUttered):
+            return event if event.text and not event.text.startswith("/") else None
     return None
 
 

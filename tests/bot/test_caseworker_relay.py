@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 from aiohttp import web
-from rasa.shared.core.events import ActionExecuted, ConversationPaused, UserUttered
+from rasa.shared.core.events import ActionExecuted, ConversationPaused, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.case_system_client import CaseSystemClient
@@ -52,6 +52,7 @@ def paused_tracker(text: str) -> DialogueStateTracker:
     tracker.update(ConversationPaused())
     tracker.update(ActionExecuted("action_listen"))
     tracker.update(UserUttered(text, input_channel="socketio"))
+    tracker.update(SlotSet("months", 2))  # a slot its entities filled may follow the message
     return tracker
 
 
@@ -96,3 +97,10 @@ async def test_commands_are_not_forwarded(relay) -> None:
     forwarder.forward(paused_tracker('/switch_language{"language": "en"}'))
     await asyncio.sleep(0.2)
     assert stand_in.received == []
+
+
+async def test_a_message_already_listened_to_is_not_forwarded_again(relay) -> None:
+    forwarder, stand_in = relay
+    tracker = paused_tracker("hallo?")
+    tracker.update(ActionExecuted("action_listen"))
+    assert forwarder.forward(tracker) is False

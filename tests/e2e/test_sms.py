@@ -83,7 +83,8 @@ async def test_kari_is_verified_by_sms_and_gets_her_balance_in_one_gsm7_message_
     # The conversation id is a keyed hash: the number is not in it.
     conversation_id = sms_conversation_id(twilio.settings.conversation_id_key, phone)
     events = await twilio.tracker_events(conversation_id)
-    assert [e["text"] for e in events if e["event"] == "user"][-1] == "14.03.1985"
+    # The birth date served verification and is not kept (bot/tracker_store.py).
+    assert [e["text"] for e in events if e["event"] == "user"][-1] == "[fødselsdato fjernet]"
     assert phone not in conversation_id
 
 
@@ -274,3 +275,56 @@ async def test_an_sms_sent_while_the_backoffice_is_dead_is_kept_and_answered_and
     spooled = dict(twilio.spooled())
     assert spooled[question["MessageSid"]] == "done" and spooled[stop["MessageSid"]] == "done"
     assert to(twilio, stopper) == []
+
+
+LARS_PHONE = "+4740011223"
+
+
+async def as_caseworker(twilio, method: str, path: str, **kwargs):
+    """The case-system API as an integration acting for the demo caseworker."""
+    headers = {"Authorization": f"Bearer {twilio.settings.case_api_key}", "X-Actor": "caseworker:demo"}
+    async with twilio.http.request(method, f"{twilio.settings.case_api_url}{path}", headers=headers, **kwargs) as r:
+        return r.status, await r.json()
+
+
+async def test_a_caseworker_takes_over_an_sms_conversation_and_gives_it_back(twilio):
+    phone = LARS_PHONE
+    conversation_id = sms_conversation_id(twilio.settings.conversation_id_key, phone)
+    await text(twilio, phone, "jeg vil snakke med et menneske")
+    (created,) = await replies_to(twilio, phone, 1)
+    assert "saksbehandler" in created and "svarer deg her senest" in created
+    status, listed = await twilio.case_api("GET", "/handoffs", params={"status": "open"})
+    (handoff,) = [h for h in listed["handoffs"] if h["conversation_id"] == conversation_id]
+    assert handoff["channel"] == "sms"
+
+    status, taken = await as_caseworker(twilio, "POST", f"/handoffs/{handoff['id']}/take")
+    assert status == 200 and taken["status"] == "taken" and taken["taken_by"] == "demo"
+    reply = "Hei, dette er saksbehandler Demo. Hva kan jeg hjelpe deg med?"
+    status, _ = await as_caseworker(twilio, "POST", f"/handoffs/{handoff['id']}/messages", json={"text": reply})
+    assert status in (200, 201)
+    assert (await replies_to(twilio, phone, 2))[-1] == reply  # an SMS to the debtor's own number
+
+    await text(twilio, phone, "Kan jeg betale i to deler?")
+    for _ in range(200):  # the console gets it through the case system, in the background
+        status, detail = await as_caseworker(twilio, "GET", f"/handoffs/{handoff['id']}")
+        if any(m["from"] == "debtor" for m in detail["messages"]):
+            break
+        await asyncio.sleep(0.05)
+    assert [(m["from"], m["text"]) for m in detail["messages"]] == [
+        ("caseworker", reply), ("debtor", "Kan jeg betale i to deler?")
+    ]
+    events = await twilio.tracker_events(conversation_id)
+    last_user = max(i for i, e in enumerate(events) if e["event"] == "user")
+    assert [e for e in events[last_user:] if e["event"] == "bot"] == []  # the assistant is silent
+    assert len(to(twilio, phone)) == 2
+
+    # An opted-out number is sent nothing, not even by a caseworker.
+    await text(twilio, phone, "STOP")
+    status, _ = await as_caseworker(twilio, "POST", f"/handoffs/{handoff['id']}/messages", json={"text": "Er du der?"})
+    assert status in (200, 201)
+    await text(twilio, phone, "START")
+    status, _ = await as_caseworker(twilio, "POST", f"/handoffs/{handoff['id']}/return")
+    assert status == 200
+    returned = await replies_to(twilio, phone, 3)
+    assert "gitt samtalen tilbake til meg" in returned[-1]
+    assert "Er du der?" not in to(twilio, phone)
