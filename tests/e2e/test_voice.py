@@ -110,9 +110,21 @@ async def test_silence_is_reprompted_twice_then_a_caseworker_is_offered_and_the_
     transfer = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, Digits="1")
     dial = transfer.find("Dial")
     assert dial is not None and dial.text == TRANSFER_TO
+    # The handoff, with what was said, is in the queue when Twilio gets the <Dial> (a screen pop).
     status, handoffs = await twilio.case_api("GET", "/handoffs")
     mine = [h for h in handoffs["handoffs"] if h["conversation_id"] == f"voice-{call_sid}"]
     assert len(mine) == 1 and mine[0]["channel"] == "voice" and mine[0]["transcript"]
+    assert any("saksbehandler" in line["text"] for line in mine[0]["transcript"])
+    # The caseworker who answers records the outcome as for any handoff; the call gets no replies.
+    caseworker = {"Authorization": f"Bearer {twilio.settings.case_api_key}", "X-Actor": "caseworker:demo"}
+    base = f"{twilio.settings.case_api_url}/handoffs/{mine[0]['id']}"
+    async with twilio.http.post(f"{base}/take", headers=caseworker) as answer:
+        assert answer.status == 200
+    async with twilio.http.post(f"{base}/messages", headers=caseworker, json={"text": "hei"}) as answer:
+        assert answer.status == 409 and (await answer.json())["error"]["code"] == "phone_handoff"
+    outcome = {"outcome": "plan_agreed", "note": "Avtalt nedbetaling på telefonen."}
+    async with twilio.http.post(f"{base}/resolve", headers=caseworker, json=outcome) as answer:
+        assert answer.status == 200 and (await answer.json())["status"] == "resolved"
 
 
 async def test_the_end_of_the_call_closes_the_conversation(twilio):
