@@ -35,6 +35,7 @@ import dataclasses
 import enum
 import json
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
@@ -183,7 +184,11 @@ def spool_engine(url: str) -> sa.engine.Engine:
 
 def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # as the tracker store sets it: readers never wait
+    try:
+        # As the tracker store sets it (bot/tracker_store.py): readers never wait for a writer.
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        pass  # the switch needs the file to itself; the tracker store's connections make it too
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -179,6 +179,7 @@ async def test_a_blocking_write_on_the_event_loop_never_waits_for_the_spool(tmp_
     spool = SmsSpool(f"sqlite:///{path}")
     tracker_store = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 2}, future=True)
     with tracker_store.begin() as connection:
+        connection.execute(sa.text("PRAGMA journal_mode=WAL"))  # as bot/tracker_store.py sets it
         connection.execute(sa.text("CREATE TABLE events (id INTEGER PRIMARY KEY, data TEXT)"))
 
     async def rasa_saves_turns() -> None:
