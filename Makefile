@@ -1,5 +1,5 @@
 # Two commands: `make run` and `make test`. Both set up whatever is missing first.
-.PHONY: run test test-fast setup bench nlu-eval clean
+.PHONY: run test test-fast lint setup bench nlu-eval clean
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -10,12 +10,16 @@ setup:
 run: setup
 	@.venv/bin/debtbot run
 
-test: setup
+test: setup lint
 	@.venv/bin/python -m pytest --durations=15
 
 # The inner loop: everything but the tests that start the full three-process stack.
 test-fast: setup
 	@.venv/bin/python -m pytest -m "not stack" --durations=10
+
+# ruff: lint rules and formatting (pyproject.toml), over the whole tree.
+lint: setup
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
 
 bench: setup
 	@.venv/bin/debtbot bench

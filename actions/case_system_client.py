@@ -163,7 +163,9 @@ class CaseSystemClient:
             "POST", "/handoffs", path="/handoffs", caller=caller, json=handoff, answer=api.HandoffCreated
         )
 
-    async def record_debtor_message(self, conversation_id: str, text: str, at: str, *, caller: Caller) -> dict[str, Any]:
+    async def record_debtor_message(
+        self, conversation_id: str, text: str, at: str, *, caller: Caller
+    ) -> dict[str, Any]:
         """A debtor's message in a conversation a caseworker has taken (the assistant is silent),
         for the caseworker's console (bot/caseworker_relay.py)."""
         return await self._request(
@@ -193,33 +195,60 @@ class CaseSystemClient:
         payload = {"provider_id": provider_id, "status": status, "error_code": error_code}
         return await self._request("POST", "/sms/status", path="/sms/status", caller=caller, json=payload)
 
-    async def create_rights_request(self, rights_request: dict[str, Any], *, caller: Caller) -> api.RightsRequestCreated:
+    async def create_rights_request(
+        self, rights_request: dict[str, Any], *, caller: Caller
+    ) -> api.RightsRequestCreated:
         """Logs a GDPR rights request; the answer holds its reference (`id`) and `due_date`."""
         return await self._request(
-            "POST", "/rights-requests", path="/rights-requests", caller=caller, json=rights_request,
+            "POST",
+            "/rights-requests",
+            path="/rights-requests",
+            caller=caller,
+            json=rights_request,
             answer=api.RightsRequestCreated,
         )
 
     # --- payments, postponements, disputes, fee reviews -----------------------------------------
 
-    async def quote_payment_plan(self, case_number: str, proposal: dict[str, Any], *, caller: Caller) -> api.PlanQuoteAnswer:
+    async def quote_payment_plan(
+        self, case_number: str, proposal: dict[str, Any], *, caller: Caller
+    ) -> api.PlanQuoteAnswer:
         """The case system's quote for `proposal` (monthly_amount as a string, months, first_due_date)."""
         return await self._request(
-            "POST", "/cases/{case_number}/payment-plans/quote",
-            path=f"/cases/{case_number}/payment-plans/quote", caller=caller, json=proposal, answer=api.PlanQuoteAnswer,
+            "POST",
+            "/cases/{case_number}/payment-plans/quote",
+            path=f"/cases/{case_number}/payment-plans/quote",
+            caller=caller,
+            json=proposal,
+            answer=api.PlanQuoteAnswer,
         )
 
-    async def create_payment_plan(self, case_number: str, terms: dict[str, Any], *, caller: Caller, language: str) -> api.PlanCreated:
+    async def create_payment_plan(
+        self, case_number: str, terms: dict[str, Any], *, caller: Caller, language: str
+    ) -> api.PlanCreated:
         """Create the plan the debtor accepted; a repeat of the same request returns the same plan."""
-        body = {**terms, "accepted": True, "channel": caller.channel, "conversation_id": caller.conversation_id, "language": language}
+        body = {
+            **terms,
+            "accepted": True,
+            "channel": caller.channel,
+            "conversation_id": caller.conversation_id,
+            "language": language,
+        }
         return await self._request(
-            "POST", "/cases/{case_number}/payment-plans",
-            path=f"/cases/{case_number}/payment-plans", caller=caller, json=body, answer=api.PlanCreated,
+            "POST",
+            "/cases/{case_number}/payment-plans",
+            path=f"/cases/{case_number}/payment-plans",
+            caller=caller,
+            json=body,
+            answer=api.PlanCreated,
         )
 
     async def list_payment_plans(self, case_number: str, *, caller: Caller) -> list[api.PaymentPlan]:
         answer = await self._request(
-            "GET", "/cases/{case_number}/payment-plans", path=f"/cases/{case_number}/payment-plans", caller=caller,
+            "GET",
+            "/cases/{case_number}/payment-plans",
+            path=f"/cases/{case_number}/payment-plans",
+            caller=caller,
             answer=api.PaymentPlanList,
         )
         return answer.payment_plans
@@ -227,20 +256,32 @@ class CaseSystemClient:
     async def create_postponement(self, case_number: str, new_due_date: str, *, caller: Caller) -> api.Postponement:
         body = {"new_due_date": new_due_date, "channel": caller.channel, "conversation_id": caller.conversation_id}
         return await self._request(
-            "POST", "/cases/{case_number}/postponements",
-            path=f"/cases/{case_number}/postponements", caller=caller, json=body, answer=api.Postponement,
+            "POST",
+            "/cases/{case_number}/postponements",
+            path=f"/cases/{case_number}/postponements",
+            caller=caller,
+            json=body,
+            answer=api.Postponement,
         )
 
     async def create_dispute(self, case_number: str, reason: str, *, caller: Caller) -> api.Dispute:
         body = {"reason": reason, "channel": caller.channel, "conversation_id": caller.conversation_id}
         return await self._request(
-            "POST", "/cases/{case_number}/disputes", path=f"/cases/{case_number}/disputes", caller=caller, json=body,
+            "POST",
+            "/cases/{case_number}/disputes",
+            path=f"/cases/{case_number}/disputes",
+            caller=caller,
+            json=body,
             answer=api.Dispute,
         )
 
     async def request_fee_review(self, case_number: str, *, caller: Caller) -> api.FeeReview:
         body = {"channel": caller.channel, "conversation_id": caller.conversation_id}
         return await self._request(
-            "POST", "/cases/{case_number}/fee-reviews", path=f"/cases/{case_number}/fee-reviews", caller=caller,
-            json=body, answer=api.FeeReview,
+            "POST",
+            "/cases/{case_number}/fee-reviews",
+            path=f"/cases/{case_number}/fee-reviews",
+            caller=caller,
+            json=body,
+            answer=api.FeeReview,
         )

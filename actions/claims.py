@@ -93,7 +93,9 @@ def say_payments(dispatcher: CollectingDispatcher, case: Case, language: str) ->
     if not case.payments:
         dispatcher.utter_message(response="utter_no_payments_registered", case_number=case.case_number)
         return
-    payments = "\n".join(f"{day(payment.paid_on, language)}: {money(payment.amount, language)}" for payment in case.payments)
+    payments = "\n".join(
+        f"{day(payment.paid_on, language)}: {money(payment.amount, language)}" for payment in case.payments
+    )
     dispatcher.utter_message(response="utter_payments_registered", case_number=case.case_number, payments=payments)
 
 
@@ -121,9 +123,7 @@ class ActionAnswerTopic(Action):
     def name(self) -> str:
         return "action_answer_topic"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         topic = tracker.get_slot("pending_topic")
         case_number = tracker.get_slot("verified_case_number")
         if not topic or not case_number:

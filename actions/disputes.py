@@ -37,7 +37,9 @@ async def record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     except CaseSystemRejected as rejected:
         if rejected.code == "case_closed":
             dispatcher.utter_message(response="utter_case_closed", case_number=case_number)
-            await hand_off(dispatcher, tracker, reason="dispute", note="Dispute on a closed case.", case_number=case_number)
+            await hand_off(
+                dispatcher, tracker, reason="dispute", note="Dispute on a closed case.", case_number=case_number
+            )
             return []
         return unavailable(dispatcher)
     dispatcher.utter_message(response="utter_dispute_recorded", case_number=case_number)

@@ -43,9 +43,7 @@ class ActionAskRephrase(Action):
     def name(self) -> str:
         return "action_ask_rephrase"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if tracker.get_slot("misunderstood") is not None:
             dispatcher.utter_message(response="utter_still_not_understood")
             return [SlotSet("misunderstood", "twice"), SlotSet("handoff_reason", "not_understood")]

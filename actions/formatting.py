@@ -41,4 +41,6 @@ def moment(value: datetime, language: str, *, now: datetime) -> str:
     ('at 14:15' / 'Monday 7 December at 08:00' in English)."""
     local, today = value.astimezone(OSLO), now.astimezone(OSLO).date()
     same_day, other_day = MOMENT_FORMATS[language]
-    return babel_format_datetime(local, same_day if local.date() == today else other_day, tzinfo=OSLO, locale=LOCALES[language])
+    return babel_format_datetime(
+        local, same_day if local.date() == today else other_day, tzinfo=OSLO, locale=LOCALES[language]
+    )

@@ -56,9 +56,7 @@ class ActionCreateHandoff(Action):
     def name(self) -> str:
         return "action_create_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reason = tracker.get_slot("handoff_reason") or "requested"
         created = await hand_off(
             dispatcher,

@@ -37,5 +37,7 @@ class ActionRespondToHardship(Action):
             )
             return [SlotSet(FLOW, "crisis"), SlotSet("handoff_reason", None)]
         dispatcher.utter_message(response="utter_hardship_empathy")
-        dispatcher.utter_message(response="utter_debt_advice", debt_advice_phone=support.phone_of("nav_okonomiradgivning"))
+        dispatcher.utter_message(
+            response="utter_debt_advice", debt_advice_phone=support.phone_of("nav_okonomiradgivning")
+        )
         return [SlotSet(FLOW, "hardship_offered"), SlotSet("handoff_reason", "hardship")]

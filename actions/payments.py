@@ -329,7 +329,9 @@ def offer_case_choice(dispatcher: CollectingDispatcher, tracker: Tracker) -> Non
         case_count=len(cases),
         case_number=current,
         buttons=[
-            {"title": number, "payload": f'/inform{{"case_number":"{number}"}}'} for number in cases if number != current
+            {"title": number, "payload": f'/inform{{"case_number":"{number}"}}'}
+            for number in cases
+            if number != current
         ],
     )
 

@@ -40,7 +40,10 @@ def requested_right(tracker: Tracker) -> Optional[str]:
 def request_message(tracker: Tracker, kind: str) -> Optional[dict[str, Any]]:
     """The debtor's message that made the request (the latest with its intent)."""
     for event in reversed(tracker.events):
-        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") == f"rights_{kind}":
+        if (
+            event.get("event") == "user"
+            and (event.get("parse_data") or {}).get("intent", {}).get("name") == f"rights_{kind}"
+        ):
             return event
     return None
 
@@ -53,9 +56,7 @@ class ActionLogRightsRequest(Action):
     def name(self) -> str:
         return "action_log_rights_request"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         kind = requested_right(tracker)
         if kind is None:
             dispatcher.utter_message(response="utter_default")
@@ -111,7 +112,5 @@ class ActionSetPrivacyNoticeUrl(Action):
     def name(self) -> str:
         return "action_set_privacy_notice_url"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         return [SlotSet("privacy_notice_url", settings().privacy_notice_url)]

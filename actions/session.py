@@ -22,9 +22,7 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         metadata = tracker.get_slot("session_started_metadata") or {}
         hint = metadata.get("language")
         language = hint if hint in LANGUAGES else "nb"
@@ -36,9 +34,7 @@ class ActionSwitchLanguage(Action):
     def name(self) -> str:
         return "action_switch_language"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         requested = next(tracker.get_latest_entity_values("language"), None)
         if requested not in LANGUAGES:
             # "Another language, please" without naming one: switch to the other one.
@@ -51,9 +47,7 @@ class ActionTellContact(Action):
     def name(self) -> str:
         return "action_tell_contact"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         config = settings()
         dispatcher.utter_message(
             response="utter_contact", agency_phone=config.agency_phone, agency_website=config.agency_website

@@ -103,9 +103,7 @@ class ActionVerifyIdentity(Action):
     def name(self) -> str:
         return "action_verify_identity"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         national_id = tracker.get_slot("national_id")
         try:
             result = await case_system().verify(
@@ -126,7 +124,9 @@ class ActionVerifyIdentity(Action):
 
         if isinstance(result, VerificationRefused):
             if result.outcome == "locked":
-                dispatcher.utter_message(response="utter_verification_locked", lock_minutes=minutes_until(result.locked_until))
+                dispatcher.utter_message(
+                    response="utter_verification_locked", lock_minutes=minutes_until(result.locked_until)
+                )
                 return [*FORGET_FACTORS, SlotSet("verification_outcome", "locked"), SlotSet("handoff_reason", "locked")]
             dispatcher.utter_message(response="utter_verification_refused")
             return [*FORGET_FACTORS, SlotSet("verification_outcome", "refused")]

@@ -46,7 +46,9 @@ def create_action_server(settings: Settings) -> Sanic:
         return refused or response.json({"error": "not found"}, status=404)
 
     def refuse_without_token(request: Request):
-        if is_open(request.method, request.path) or token_valid(request.args.get("token", ""), settings.action_server_token):
+        if is_open(request.method, request.path) or token_valid(
+            request.args.get("token", ""), settings.action_server_token
+        ):
             return None
         logger.warning("action server request refused: missing or wrong token")
         return response.json({"error": "unauthorized"}, status=401)

@@ -16,7 +16,6 @@ import platform
 import secrets
 import statistics
 import time
-from pathlib import Path
 
 import aiohttp
 import psutil
@@ -123,7 +122,9 @@ def embedding_latency(sentences: list[str]) -> list[float]:
 BENCH_SMS_SENDER = "+4740000999"  # not a demo debtor; opted out first, so nothing is queued for it
 
 
-async def post_twilio(http: aiohttp.ClientSession, settings: Settings, path: str, params: dict[str, str]) -> tuple[float, str]:
+async def post_twilio(
+    http: aiohttp.ClientSession, settings: Settings, path: str, params: dict[str, str]
+) -> tuple[float, str]:
     from twilio.request_validator import RequestValidator
 
     signature = RequestValidator(settings.twilio_auth_token).compute_signature(settings.public_base_url + path, params)
@@ -140,21 +141,36 @@ async def sms_ack_latency(http: aiohttp.ClientSession, settings: Settings, turns
 
     def fields(body: str) -> dict[str, str]:
         sid = "SM" + secrets.token_hex(16)
-        return {"MessageSid": sid, "SmsSid": sid, "AccountSid": "AC" + "0" * 32, "From": BENCH_SMS_SENDER,
-                "To": settings.twilio_from_number or "+4759440000", "Body": "", "NumMedia": "0"}
+        return {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": BENCH_SMS_SENDER,
+            "To": settings.twilio_from_number or "+4759440000",
+            "Body": "",
+            "NumMedia": "0",
+        }
 
     await post_twilio(http, settings, "/webhooks/twilio_sms/webhook", {**fields(""), "Body": "STOPP"})
     latencies = []
     for _ in range(turns):
-        elapsed, _ = await post_twilio(http, settings, "/webhooks/twilio_sms/webhook", {**fields(""), "Body": BALANCE_QUESTION})
+        elapsed, _ = await post_twilio(
+            http, settings, "/webhooks/twilio_sms/webhook", {**fields(""), "Body": BALANCE_QUESTION}
+        )
         latencies.append(elapsed)
     return latencies
 
 
 async def voice_turn_latency(http: aiohttp.ClientSession, settings: Settings, turns: int) -> list[float]:
     """How long the voice webhook takes to answer a verified caller's balance question with TwiML."""
-    call = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": "AC" + "0" * 32, "From": "+4791234567",
-            "To": settings.twilio_from_number or "+4759440000", "CallStatus": "in-progress", "Direction": "inbound"}
+    call = {
+        "CallSid": "CA" + secrets.token_hex(16),
+        "AccountSid": "AC" + "0" * 32,
+        "From": "+4791234567",
+        "To": settings.twilio_from_number or "+4759440000",
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+    }
     await post_twilio(http, settings, "/webhooks/twilio_voice/webhook", call)
     await post_twilio(http, settings, "/webhooks/twilio_voice/gather", {**call, "SpeechResult": "hva skylder jeg?"})
     await post_twilio(http, settings, "/webhooks/twilio_voice/gather", {**call, "Digits": "100001"})
@@ -163,7 +179,9 @@ async def voice_turn_latency(http: aiohttp.ClientSession, settings: Settings, tu
         raise RuntimeError("the scripted call was not verified; is the demo data loaded?")
     latencies = []
     for _ in range(turns):
-        elapsed, twiml = await post_twilio(http, settings, "/webhooks/twilio_voice/gather", {**call, "SpeechResult": BALANCE_QUESTION})
+        elapsed, twiml = await post_twilio(
+            http, settings, "/webhooks/twilio_voice/gather", {**call, "SpeechResult": BALANCE_QUESTION}
+        )
         if "<Say" not in twiml:
             raise RuntimeError("no spoken answer to the balance question")
         latencies.append(elapsed)
@@ -179,7 +197,9 @@ def memory_by_process(stack: Stack) -> dict[str, float]:
     return memory
 
 
-async def verified_conversations(http: aiohttp.ClientSession, settings: Settings, conversations: int, turns: int) -> list[float]:
+async def verified_conversations(
+    http: aiohttp.ClientSession, settings: Settings, conversations: int, turns: int
+) -> list[float]:
     """Several short conversations one after the other, as debtors have them: verification, then
     `turns` balance questions each. (One endless conversation would measure a tracker that no
     debtor produces.)"""

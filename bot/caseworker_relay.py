@@ -68,5 +68,8 @@ class CaseworkerRelay:
                 log.info("debtor message not forwarded to a caseworker: %s", rejected.code)
                 return
             except CaseSystemUnavailable:
-                log.warning("debtor message not forwarded yet: case system unavailable", extra={"fields": {"attempt": attempt + 1}})
+                log.warning(
+                    "debtor message not forwarded yet: case system unavailable",
+                    extra={"fields": {"attempt": attempt + 1}},
+                )
         log.error("debtor message not forwarded to the console; it is in the conversation's transcript")

@@ -45,8 +45,8 @@ import rasa.core.processor
 import rasa.core.run
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.shared.constants import DOCS_BASE_URL
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, FollowupAction
 from rasa.shared.exceptions import RasaException
 from sanic import Sanic, response
@@ -141,7 +141,9 @@ def with_time_limit(seconds: float, agency_phone: str):
                 )
         events: List[Event] = []
         if not _apologised_lately(tracker):
-            apology = await nlg.generate(UNAVAILABLE_RESPONSE, tracker, output_channel.name(), agency_phone=agency_phone)
+            apology = await nlg.generate(
+                UNAVAILABLE_RESPONSE, tracker, output_channel.name(), agency_phone=agency_phone
+            )
             if apology:
                 events.append(create_bot_utterance({**apology, "utter_action": UNAVAILABLE_RESPONSE}))
         # The turn ends here: the policies would otherwise go on as if the action had run.

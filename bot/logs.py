@@ -36,9 +36,7 @@ TOKEN_VALUE = re.compile(r"((?:token|auth_token|api_key|key|password)=)[^&\s'\"]
 STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 # Keys of Rasa's structlog events whose string values say nothing about the person.
-SAFE_EVENT_KEYS = frozenset(
-    {"action_name", "policy_name", "intent_name", "model", "model_id", "prediction_source"}
-)
+SAFE_EVENT_KEYS = frozenset({"action_name", "policy_name", "intent_name", "model", "model_id", "prediction_source"})
 
 # Loggers whose own handlers would bypass the root's formatter (Sanic configures its own).
 LIBRARY_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "rasa", "rasa_sdk")

@@ -53,8 +53,7 @@ async def cross_validation(folds: int, output: Path) -> dict[str, Any]:
     report = json.loads((output / "intent_report.json").read_text())
     errors = json.loads((output / "intent_errors.json").read_text())
     entities = {
-        extractor: round(statistics.fmean(metrics["F1-score"]), 3)
-        for extractor, metrics in entity_results.test.items()
+        extractor: round(statistics.fmean(metrics["F1-score"]), 3) for extractor, metrics in entity_results.test.items()
     }
     topics = {metric: round(statistics.fmean(values), 3) for metric, values in topic_results.test.items()}
     return {
@@ -74,7 +73,11 @@ async def holdout(output: Path) -> dict[str, Any]:
     report = json.loads((output / "intent_report.json").read_text())
     errors_file = output / "intent_errors.json"
     errors = json.loads(errors_file.read_text()) if errors_file.exists() else []
-    return {**intent_summary(report), "sentences": report["weighted avg"]["support"], "worst_confusions": worst_confusions(errors)}
+    return {
+        **intent_summary(report),
+        "sentences": report["weighted avg"]["support"],
+        "worst_confusions": worst_confusions(errors),
+    }
 
 
 def print_section(title: str, results: dict[str, Any]) -> None:
@@ -85,7 +88,9 @@ def print_section(title: str, results: dict[str, Any]) -> None:
     if results.get("privacy_topic"):
         topic = results["privacy_topic"]
         print(f"privacy topic (response selection): accuracy {topic.get('Accuracy')}, F1 {topic.get('F1-score')}")
-    print("lowest per-intent F1: " + ", ".join(f"{name} {f1}" for name, f1 in list(results["per_intent_f1"].items())[:8]))
+    print(
+        "lowest per-intent F1: " + ", ".join(f"{name} {f1}" for name, f1 in list(results["per_intent_f1"].items())[:8])
+    )
     print("worst confusions (gold -> predicted, count):")
     for gold, predicted, n in results["worst_confusions"]:
         print(f"  {gold} -> {predicted}: {n}")

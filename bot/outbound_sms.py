@@ -14,11 +14,10 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from urllib.parse import urlsplit
-
 from sqlalchemy.orm import sessionmaker
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -55,7 +54,9 @@ async def next_deliverable(session: AsyncSession, *, now: datetime, limit: int =
     message waiting for a retry holds back the later ones (order per recipient is kept). Rows are
     locked (PostgreSQL) so that two backoffice replicas never send the same message."""
     message = OutboundMessage
-    oldest = sa.select(sa.func.min(message.id)).where(message.status == OutboundStatus.PENDING).group_by(message.to_phone)
+    oldest = (
+        sa.select(sa.func.min(message.id)).where(message.status == OutboundStatus.PENDING).group_by(message.to_phone)
+    )
     query = (
         sa.select(message)
         .where(message.id.in_(oldest))
@@ -188,7 +189,9 @@ class SmsDelivery:
             log.warning("sms %s failed for good after %d attempts: %s", message.id, message.attempts, code)
         else:
             message.next_attempt_at = self.clock() + delay
-            log.warning("sms %s attempt %d failed (%s); retrying in %ss", message.id, message.attempts, code, delay.seconds)
+            log.warning(
+                "sms %s attempt %d failed (%s); retrying in %ss", message.id, message.attempts, code, delay.seconds
+            )
 
 
 def attach(app, settings: Settings) -> None:

@@ -107,7 +107,7 @@ def birth_date_spans(
         if span is None:
             continue
         if entity.get("entity") == BIRTH_DATE_ENTITY or (
-            answering_birth_date and parse_birth_date(text[span[0]:span[1]], today) is not None
+            answering_birth_date and parse_birth_date(text[span[0] : span[1]], today) is not None
         ):
             spans.append(span)
     if answering_birth_date:

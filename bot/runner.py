@@ -75,12 +75,22 @@ def stack_services(settings: Settings) -> list[Service]:
         Service(
             "dialogue",
             [
-                python, "-m", "bot.dialogue_server", "run",
-                "--model", str(model_path(settings)),
+                python,
+                "-m",
+                "bot.dialogue_server",
+                "run",
+                "--model",
+                str(model_path(settings)),
                 # The API token comes from RASA_API_TOKEN in the environment (bot.dialogue_server).
                 "--enable-api",
-                "--interface", host, "--port", str(settings.rasa_port),
-                "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                "--interface",
+                host,
+                "--port",
+                str(settings.rasa_port),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
             ],
             # Needs no token: 200 only once the model is loaded (bot.dialogue_server).
             f"http://{host}:{settings.rasa_port}/health",
@@ -280,9 +290,7 @@ class Stack:
         for service in running:
             service.process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(s.process.wait() for s in running)), STOP_GRACE_SECONDS
-            )
+            await asyncio.wait_for(asyncio.gather(*(s.process.wait() for s in running)), STOP_GRACE_SECONDS)
         except asyncio.TimeoutError:
             for service in running:
                 if service.process.returncode is None:

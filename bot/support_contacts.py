@@ -32,7 +32,9 @@ def _data() -> dict:
 
 def _contacts(group: str) -> tuple[SupportContact, ...]:
     return tuple(
-        SupportContact(key=item["key"], name=item["name"], phone=item["phone"], source=item["source"], hours=item.get("hours"))
+        SupportContact(
+            key=item["key"], name=item["name"], phone=item["phone"], source=item["source"], hours=item.get("hours")
+        )
         for item in _data()[group]
     )
 

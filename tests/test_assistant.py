@@ -32,16 +32,22 @@ def model() -> Path:
 
 
 def test_training_data_and_domain_validate_with_warnings_as_errors() -> None:
-    result = rasa("data", "validate", "--fail-on-warnings", "--domain", "domain", "--data", "data", "--config", "config.yml")
+    result = rasa(
+        "data", "validate", "--fail-on-warnings", "--domain", "domain", "--data", "data", "--config", "config.yml"
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
 
 def test_conversation_test_stories_pass(model: Path, tmp_path: Path) -> None:
     result = rasa(
-        "test", "core",
-        "--model", str(model),
-        "--stories", "tests/stories",
-        "--out", str(tmp_path),
+        "test",
+        "core",
+        "--model",
+        str(model),
+        "--stories",
+        "tests/stories",
+        "--out",
+        str(tmp_path),
         "--fail-on-prediction-errors",
     )
     failed = tmp_path / "failed_test_stories.yml"

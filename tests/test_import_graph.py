@@ -133,9 +133,10 @@ def _closed_path(graph: dict[str, dict[str, int]], component: set[str], start: s
 
 
 def describe(path: list[str], graph: dict[str, dict[str, int]]) -> str:
-    return " -> ".join(
-        f"{module} (line {graph[module][following]})" for module, following in zip(path, path[1:])
-    ) + f" -> {path[-1]}"
+    return (
+        " -> ".join(f"{module} (line {graph[module][following]})" for module, following in zip(path, path[1:]))
+        + f" -> {path[-1]}"
+    )
 
 
 def test_the_import_graph_sees_lazy_and_relative_imports(tmp_path):

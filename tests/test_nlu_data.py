@@ -43,7 +43,9 @@ def training() -> list[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def english() -> Counter:
-    return Counter(intent for _, intent, _ in sentences("data/nlu/en.yml", "data/nlu/rights_en.yml", "data/nlu/privacy_en.yml"))
+    return Counter(
+        intent for _, intent, _ in sentences("data/nlu/en.yml", "data/nlu/rights_en.yml", "data/nlu/privacy_en.yml")
+    )
 
 
 def test_every_intent_of_the_catalogue_has_enough_examples_in_both_languages(training, english) -> None:

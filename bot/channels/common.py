@@ -10,7 +10,6 @@ from typing import Any, Optional
 from urllib.parse import parse_qsl
 
 from multidict import MultiDict
-
 from rasa.core.channels.channel import OutputChannel
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker

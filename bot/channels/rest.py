@@ -120,7 +120,8 @@ class NamespacedRestInput(InputChannel):
             except Exception:
                 log.exception("rest turn failed")
                 return response.json(
-                    collector.messages + await self._say(agent, sender_id, UNAVAILABLE_RESPONSE, agency_phone=self.settings.agency_phone)
+                    collector.messages
+                    + await self._say(agent, sender_id, UNAVAILABLE_RESPONSE, agency_phone=self.settings.agency_phone)
                 )
             return response.json(collector.messages)
 

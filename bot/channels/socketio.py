@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Optional
 
 from engineio.payload import Payload
-
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, Sanic, response
@@ -232,7 +231,9 @@ class WebChatInput(InputChannel):
             if backlog.busy_text is None:
                 backlog.busy_text = await self._render(conversation_id, BUSY_RESPONSE)
             if backlog.busy_text:
-                await self.sio.emit(self.bot_message_evt, bot_event(Reply(text=backlog.busy_text)), room=conversation_id)
+                await self.sio.emit(
+                    self.bot_message_evt, bot_event(Reply(text=backlog.busy_text)), room=conversation_id
+                )
             return
         backlog.messages += 1
         try:

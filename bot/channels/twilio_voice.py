@@ -109,7 +109,9 @@ class TwilioVoiceInput(InputChannel):
             text = digits or speech
             if too_long(text):
                 tracker = await tracker_of(agent, sender_id)
-                prompt = Reply(text=await render(agent, tracker, TOO_LONG_RESPONSE, CHANNEL, max_characters=MAX_MESSAGE_CHARACTERS))
+                prompt = Reply(
+                    text=await render(agent, tracker, TOO_LONG_RESPONSE, CHANNEL, max_characters=MAX_MESSAGE_CHARACTERS)
+                )
                 return self._gather_twiml([prompt], tracker, agent, silence_count=0, choices=[])
             if digits:
                 text = choice_payload(await tracker_of(agent, sender_id), digits) or digits
@@ -222,7 +224,9 @@ class TwilioVoiceInput(InputChannel):
         for reply in replies:
             for digit, button in enumerate(reply.buttons, start=1):
                 choices.append(
-                    await render(agent, tracker, "utter_voice_choice", CHANNEL, digit=digit, choice=button.get("title", ""))
+                    await render(
+                        agent, tracker, "utter_voice_choice", CHANNEL, digit=digit, choice=button.get("title", "")
+                    )
                 )
         return self._gather_twiml(replies, tracker, agent, silence_count=silence_count, choices=choices)
 
@@ -270,7 +274,9 @@ class TwilioVoiceInput(InputChannel):
         voice_response = VoiceResponse()
         if say:
             tracker = await tracker_of(agent, sender_id)
-            self._say(voice_response, await render(agent, tracker, "utter_voice_one_moment", CHANNEL), language_of(tracker))
+            self._say(
+                voice_response, await render(agent, tracker, "utter_voice_one_moment", CHANNEL), language_of(tracker)
+            )
         voice_response.pause(length=1)
         voice_response.redirect(f"{PREFIX}/pending?{urlencode({'turn': turn_id, 'poll': poll})}", method="POST")
         return twiml(voice_response)
@@ -278,8 +284,13 @@ class TwilioVoiceInput(InputChannel):
     async def _technical_problem(self, agent, sender_id: str) -> HTTPResponse:
         tracker = await tracker_of(agent, sender_id)
         voice_response = VoiceResponse()
-        self._say(voice_response, await render(agent, tracker, "utter_voice_technical_problem", CHANNEL,
-                                               agency_phone=self.settings.agency_phone), language_of(tracker))
+        self._say(
+            voice_response,
+            await render(
+                agent, tracker, "utter_voice_technical_problem", CHANNEL, agency_phone=self.settings.agency_phone
+            ),
+            language_of(tracker),
+        )
         voice_response.hangup()
         return twiml(voice_response)
 

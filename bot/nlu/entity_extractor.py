@@ -41,10 +41,6 @@ from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import spacy
-from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -60,16 +56,27 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
 
 from bot.nlu import normalisers as nz
 from bot.nlu.normalisers import today_in_oslo
 
 ENTITY_TYPES = (
-    "case_number", "national_id", "birth_date", "amount", "date", "months", "phone", "language",
+    "case_number",
+    "national_id",
+    "birth_date",
+    "amount",
+    "date",
+    "months",
+    "phone",
+    "language",
 )
 # Equal-length overlaps go to the more specific entity (earlier in this tuple).
 _SPECIFICITY = {
-    name: rank for rank, name in enumerate(
+    name: rank
+    for rank, name in enumerate(
         ("national_id", "phone", "case_number", "birth_date", "date", "amount", "months", "language")
     )
 }
@@ -85,33 +92,161 @@ def reference_today() -> date:
 # --- context words (folded: æøå spelt ae/o/a) ---------------------------------------------------
 
 _CONTEXT = {
-    "case": {"sak", "saka", "saken", "saksnr", "saksnummer", "saksnummeret", "saksnumer",
-             "saksnum", "case", "ref", "referanse", "referansenummer", "referansenr", "refnr"},
-    "birth": {"fodt", "fodd", "foedt", "fodselsdato", "fodselsdatoen", "fodselsdag", "fdato",
-              "f", "dob", "born", "birth", "birthday", "bursdag", "birthdate"},
-    "phone": {"tlf", "telefon", "telefonnr", "telefonnummer", "telefonnummeret", "mobil",
-              "mobilnr", "mobilnummer", "mobilnummeret", "mobilen", "phone", "mobile", "cell",
-              "tel", "ring", "call", "sms"},
-    "other": {"faktura", "fakturanr", "fakturanummer", "fakturanummeret", "invoice", "kid",
-              "kidnr", "kidnummer", "konto", "kontonr", "kontonummer", "kontonummeret",
-              "account", "iban", "orgnr", "organisasjonsnummer", "kortnummer", "card"},
+    "case": {
+        "sak",
+        "saka",
+        "saken",
+        "saksnr",
+        "saksnummer",
+        "saksnummeret",
+        "saksnumer",
+        "saksnum",
+        "case",
+        "ref",
+        "referanse",
+        "referansenummer",
+        "referansenr",
+        "refnr",
+    },
+    "birth": {
+        "fodt",
+        "fodd",
+        "foedt",
+        "fodselsdato",
+        "fodselsdatoen",
+        "fodselsdag",
+        "fdato",
+        "f",
+        "dob",
+        "born",
+        "birth",
+        "birthday",
+        "bursdag",
+        "birthdate",
+    },
+    "phone": {
+        "tlf",
+        "telefon",
+        "telefonnr",
+        "telefonnummer",
+        "telefonnummeret",
+        "mobil",
+        "mobilnr",
+        "mobilnummer",
+        "mobilnummeret",
+        "mobilen",
+        "phone",
+        "mobile",
+        "cell",
+        "tel",
+        "ring",
+        "call",
+        "sms",
+    },
+    "other": {
+        "faktura",
+        "fakturanr",
+        "fakturanummer",
+        "fakturanummeret",
+        "invoice",
+        "kid",
+        "kidnr",
+        "kidnummer",
+        "konto",
+        "kontonr",
+        "kontonummer",
+        "kontonummeret",
+        "account",
+        "iban",
+        "orgnr",
+        "organisasjonsnummer",
+        "kortnummer",
+        "card",
+    },
 }
 _CONTEXT_KIND = {word: kind for kind, words in _CONTEXT.items() for word in words}
 # "nummer"/"nr" alone are weak: the word before decides ("sak nr", "mobil nummer").
 _WEAK_CONTEXT = {"nummer": "phone", "nummeret": "phone", "number": "phone", "nr": "case", "no": "case"}
 
 _AMOUNT_WORDS = {
-    "betale", "betaler", "betalt", "betala", "betalar", "betalte", "innbetale", "innbetalt",
-    "nedbetale", "overfore", "overfort", "avdrag", "avdraget", "belop", "belopet", "sum",
-    "summen", "rad", "klarer", "klare", "greier", "manedlig", "pay", "paying", "paid",
-    "payment", "payments", "afford", "instalment", "installment", "transfer", "transferred",
+    "betale",
+    "betaler",
+    "betalt",
+    "betala",
+    "betalar",
+    "betalte",
+    "innbetale",
+    "innbetalt",
+    "nedbetale",
+    "overfore",
+    "overfort",
+    "avdrag",
+    "avdraget",
+    "belop",
+    "belopet",
+    "sum",
+    "summen",
+    "rad",
+    "klarer",
+    "klare",
+    "greier",
+    "manedlig",
+    "pay",
+    "paying",
+    "paid",
+    "payment",
+    "payments",
+    "afford",
+    "instalment",
+    "installment",
+    "transfer",
+    "transferred",
 }
 # What may follow a bare amount: "betale 500 i mnd", "500 per month", "500 nå", end of message.
 _AMOUNT_FOLLOWERS = {
-    "i", "per", "pr", "hver", "kvar", "a", "each", "every", "om", "til", "pa", "den", "fra",
-    "og", "and", "in", "by", "on", "innen", "na", "now", "today", "idag", "for", "men", "but",
-    "neste", "next", "med", "with", "hvis", "if", "dersom", "fordi", "because", "sa", "so", "da",
-    "then", "manedlig", "monthly", "eller", "or",
+    "i",
+    "per",
+    "pr",
+    "hver",
+    "kvar",
+    "a",
+    "each",
+    "every",
+    "om",
+    "til",
+    "pa",
+    "den",
+    "fra",
+    "og",
+    "and",
+    "in",
+    "by",
+    "on",
+    "innen",
+    "na",
+    "now",
+    "today",
+    "idag",
+    "for",
+    "men",
+    "but",
+    "neste",
+    "next",
+    "med",
+    "with",
+    "hvis",
+    "if",
+    "dersom",
+    "fordi",
+    "because",
+    "sa",
+    "so",
+    "da",
+    "then",
+    "manedlig",
+    "monthly",
+    "eller",
+    "or",
 }
 _NOT_A_PLAN_AFTER = {"siden", "sida", "ago", "gammel", "gamal", "gamle", "old"}
 _NEGATIONS = {"ikke", "ikkje", "not", "no"}
@@ -131,10 +266,14 @@ _HALF_RE = "|".join(sorted(nz.HALF_WORDS | nz.ONE_AND_A_HALF_WORDS))
 DIGITS = {"TEXT": {"REGEX": r"^\+?[0-9]{6,12}\.?$"}}
 DIGIT_GROUP = {"TEXT": {"REGEX": r"^\+?[0-9]{2,8}\.?$"}}
 NATIONAL_ID_HYPHEN = {"TEXT": {"REGEX": r"^[0-9]{6}-[0-9]{5}\.?$"}}
-NUMERIC_DATE = {"TEXT": {"REGEX": (
-    r"^(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{2}|[0-9]{4})"
-    r"|[0-9]{1,2}[./][0-9]{1,2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2})\.?$"
-)}}
+NUMERIC_DATE = {
+    "TEXT": {
+        "REGEX": (
+            r"^(?:[0-9]{1,2}[./-][0-9]{1,2}[./-](?:[0-9]{2}|[0-9]{4})"
+            r"|[0-9]{1,2}[./][0-9]{1,2}|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2})\.?$"
+        )
+    }
+}
 DAY = {"LOWER": {"REGEX": r"^(?:0?[1-9]|[12][0-9]|3[01])(?:\.|st|nd|rd|th)?$"}}
 ORDINAL_DAY = {"LOWER": {"REGEX": r"^(?:0?[1-9]|[12][0-9]|3[01])(?:st|nd|rd|th)$"}}
 YEAR = {"TEXT": {"REGEX": r"^(?:[0-9]{2}|[0-9]{4})\.?$"}}
@@ -167,17 +306,40 @@ def _patterns() -> Dict[str, List[List[Dict[str, Any]]]]:
     one_to_six = range(1, 7)
     calendar = [
         [NUMERIC_DATE],
-        [DAY, MONTH_NAME], [DAY, MONTH_NAME, YEAR], [DAY, MONTH_NAME, COMMA, YEAR],
-        [DAY, OF, MONTH_NAME], [DAY, OF, MONTH_NAME, YEAR], [DAY, OF, MONTH_NAME, COMMA, YEAR],
-        [MONTH_NAME, DAY], [MONTH_NAME, DAY, YEAR], [MONTH_NAME, DAY, COMMA, YEAR],
+        [DAY, MONTH_NAME],
+        [DAY, MONTH_NAME, YEAR],
+        [DAY, MONTH_NAME, COMMA, YEAR],
+        [DAY, OF, MONTH_NAME],
+        [DAY, OF, MONTH_NAME, YEAR],
+        [DAY, OF, MONTH_NAME, COMMA, YEAR],
+        [MONTH_NAME, DAY],
+        [MONTH_NAME, DAY, YEAR],
+        [MONTH_NAME, DAY, COMMA, YEAR],
     ]
     relative = [
         [_lower_in("den", "the"), DAY],
         [ORDINAL_DAY],
-        [_lower_in("i"), _lower_in("morgen", "morgon", "morra", "marra", "morn", "marn", "dag",
-                                   "overmorgen", "overmorgon")],
-        [_lower_in("imorgen", "imorgon", "imorra", "imarra", "imorn", "imarn", "idag",
-                   "overimorgen", "iovermorgen", "tomorrow", "tmrw", "tomorow", "today")],
+        [
+            _lower_in("i"),
+            _lower_in("morgen", "morgon", "morra", "marra", "morn", "marn", "dag", "overmorgen", "overmorgon"),
+        ],
+        [
+            _lower_in(
+                "imorgen",
+                "imorgon",
+                "imorra",
+                "imarra",
+                "imorn",
+                "imarn",
+                "idag",
+                "overimorgen",
+                "iovermorgen",
+                "tomorrow",
+                "tmrw",
+                "tomorow",
+                "today",
+            )
+        ],
         [_lower_in("day"), _lower_in("after"), _lower_in("tomorrow")],
         [WEEKDAY],
         [_lower_in("neste", "naeste", "next", "forstkommende", "kommende", "denne", "this"), WEEKDAY],
@@ -192,9 +354,11 @@ def _patterns() -> Dict[str, List[List[Dict[str, Any]]]]:
         [_lower_in("end"), _lower_in("of"), _lower_in("month")],
         [_lower_in("end"), _lower_in("of"), _lower_in("the"), _lower_in("month")],
     ] + [
-        [_lower_in("om", "in", "innen", "within"), *numbers,
-         _lower_in("dag", "dager", "dagar", "dogn", "day", "days", "uke", "uker", "veke", "veker",
-                   "week", "weeks")]
+        [
+            _lower_in("om", "in", "innen", "within"),
+            *numbers,
+            _lower_in("dag", "dager", "dagar", "dogn", "day", "days", "uke", "uker", "veke", "veker", "week", "weeks"),
+        ]
         for numbers in _runs(NUMISH, range(1, 3))
     ]
     money = (
@@ -285,8 +449,7 @@ class _Context:
         self.doc = doc
         # None for spaces and punctuation; words keep their text without a closing "." or ":".
         self.words: List[Optional[str]] = [
-            None if token.is_space or token.is_punct else (token.lower_.rstrip(".:") or None)
-            for token in doc
+            None if token.is_space or token.is_punct else (token.lower_.rstrip(".:") or None) for token in doc
         ]
 
     def _word_kind(self, index: int) -> Optional[str]:
@@ -325,7 +488,7 @@ class _Context:
         return None
 
     def _number_follows(self, index: int) -> bool:
-        following = next((w for w in self.words[index + 1:] if w is not None), "")
+        following = next((w for w in self.words[index + 1 :] if w is not None), "")
         return bool(re.search(r"[0-9]", following))
 
     def has_amount_word_before(self, start: int) -> bool:
@@ -423,11 +586,7 @@ def _negative_amount(text: str) -> Optional[Tuple[str, Any]]:
 
 def _is_rate(previous: str) -> bool:
     """Whether "a month" follows a sum ("200 a month", "kr 200 a month")."""
-    return (
-        bool(re.search(r"[0-9]", previous))
-        or previous in nz.CURRENCY_WORDS
-        or previous in nz.FOREIGN_CURRENCY
-    )
+    return bool(re.search(r"[0-9]", previous)) or previous in nz.CURRENCY_WORDS or previous in nz.FOREIGN_CURRENCY
 
 
 def _classify_bare_amount(text: str, span: Span, context: _Context) -> Optional[Tuple[str, Any]]:
@@ -531,9 +690,7 @@ def _overlap(theirs: Dict[str, Any], mine: Dict[str, Any]) -> bool:
     return start < mine[ENTITY_ATTRIBUTE_END] and mine[ENTITY_ATTRIBUTE_START] < end
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
 class NorwegianEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Rule-based extraction of case_number, national_id, birth_date, amount, date, months,
     phone and language, with values normalised (see the module docstring for the rules)."""
@@ -582,8 +739,7 @@ class NorwegianEntityExtractor(GraphComponent, EntityExtractorMixin):
                 for entity in message.get(ENTITIES, []) or []
                 if entity.get(EXTRACTOR) != self.name
                 and not any(
-                    entity.get(ENTITY_ATTRIBUTE_TYPE) == mine[ENTITY_ATTRIBUTE_TYPE]
-                    and _overlap(entity, mine)
+                    entity.get(ENTITY_ATTRIBUTE_TYPE) == mine[ENTITY_ATTRIBUTE_TYPE] and _overlap(entity, mine)
                     for mine in ours
                 )
             ]

@@ -156,7 +156,9 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
         # whole tf-idf row (`_linear_probabilities`). That shortcut computes exactly what
         # scikit-learn would only for a multinomial model (more than two classes, not liblinear:
         # a softmax of the scores) on sublinear, l2-normed tf-idf, which is what `train` fits.
-        multinomial = len(linear.classes_) > 2 and linear.solver != "liblinear" and linear.multi_class in ("auto", "multinomial")
+        multinomial = (
+            len(linear.classes_) > 2 and linear.solver != "liblinear" and linear.multi_class in ("auto", "multinomial")
+        )
         sublinear_l2 = all(idf.sublinear_tf and idf.use_idf and idf.norm == "l2" for idf in self._models["idf"])
         self._weights = np.ascontiguousarray(linear.coef_.T) if multinomial and sublinear_l2 else None
         # scikit-learn derives `idf_` from a sparse diagonal matrix on every access (0.2 ms).
@@ -191,7 +193,9 @@ class EnsembleIntentClassifier(IntentClassifier, GraphComponent):
             logger.warning("EnsembleIntentClassifier: model refused, %s", error)
             return cls(config, model_storage, resource)
         except (ValueError, FileNotFoundError) as error:
-            logger.debug("EnsembleIntentClassifier: no trained model in '%s' (%s).", resource.name, type(error).__name__)
+            logger.debug(
+                "EnsembleIntentClassifier: no trained model in '%s' (%s).", resource.name, type(error).__name__
+            )
             return cls(config, model_storage, resource)
         return cls(config, model_storage, resource, models)
 

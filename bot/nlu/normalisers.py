@@ -50,8 +50,22 @@ def today_in_oslo() -> date:
 
 # Debtors type on phones and foreign keyboards: æøå may be missing (ae/o/a) or Swedish (ä/ö).
 _FOLD = str.maketrans(
-    {"æ": "ae", "ø": "o", "å": "a", "ä": "ae", "ö": "o", "é": "e", "è": "e", "ê": "e",
-     "ó": "o", "ò": "o", "ô": "o", "ü": "u", "á": "a", "à": "a"}
+    {
+        "æ": "ae",
+        "ø": "o",
+        "å": "a",
+        "ä": "ae",
+        "ö": "o",
+        "é": "e",
+        "è": "e",
+        "ê": "e",
+        "ó": "o",
+        "ò": "o",
+        "ô": "o",
+        "ü": "u",
+        "á": "a",
+        "à": "a",
+    }
 )
 # Every Unicode space (NBSP U+00A0, narrow NBSP U+202F, thin space, ...) is a plain space here;
 # typographic dashes and the minus sign are a hyphen; zero-width characters vanish.
@@ -116,8 +130,11 @@ def _babel_months() -> dict[str, int]:
 
 def _babel_weekdays() -> dict[str, int]:
     # Only full names: abbreviations collide with ordinary words ("man", "to", "on", "sat").
-    names = {fold(name): number for locale in ("nb", "nn", "en")
-             for number, name in get_day_names("wide", "format", locale).items()}
+    names = {
+        fold(name): number
+        for locale in ("nb", "nn", "en")
+        for number, name in get_day_names("wide", "format", locale).items()
+    }
     names.update({"loerdag": 5, "soendag": 6, "tysdag": 1, "maandag": 0})
     return names
 
@@ -128,28 +145,88 @@ WEEKDAY_NUMBERS: dict[str, int] = _babel_weekdays()
 # Number words 0-999 999. Nynorsk and dialect forms are listed; folding covers missing æøå.
 _NORWEGIAN_NUMBERS = {
     "null": 0,
-    "en": 1, "ett": 1, "et": 1, "ei": 1, "ein": 1, "eitt": 1, "eit": 1,
-    "to": 2, "tvo": 2, "tre": 3, "fire": 4, "fem": 5, "seks": 6, "sju": 7, "syv": 7,
-    "atte": 8, "aatte": 8, "ni": 9, "ti": 10, "elleve": 11, "tolv": 12, "tretten": 13,
-    "fjorten": 14, "femten": 15, "seksten": 16, "sytten": 17, "atten": 18, "nitten": 19,
-    "tjue": 20, "tjuge": 20, "tyve": 20, "tretti": 30, "tredve": 30,
-    "forti": 40, "foerti": 40, "fyrti": 40, "femti": 50, "seksti": 60,
-    "sytti": 70, "sotti": 70, "atti": 80, "aatti": 80, "nitti": 90,
-    "hundre": 100, "tusen": 1000,
+    "en": 1,
+    "ett": 1,
+    "et": 1,
+    "ei": 1,
+    "ein": 1,
+    "eitt": 1,
+    "eit": 1,
+    "to": 2,
+    "tvo": 2,
+    "tre": 3,
+    "fire": 4,
+    "fem": 5,
+    "seks": 6,
+    "sju": 7,
+    "syv": 7,
+    "atte": 8,
+    "aatte": 8,
+    "ni": 9,
+    "ti": 10,
+    "elleve": 11,
+    "tolv": 12,
+    "tretten": 13,
+    "fjorten": 14,
+    "femten": 15,
+    "seksten": 16,
+    "sytten": 17,
+    "atten": 18,
+    "nitten": 19,
+    "tjue": 20,
+    "tjuge": 20,
+    "tyve": 20,
+    "tretti": 30,
+    "tredve": 30,
+    "forti": 40,
+    "foerti": 40,
+    "fyrti": 40,
+    "femti": 50,
+    "seksti": 60,
+    "sytti": 70,
+    "sotti": 70,
+    "atti": 80,
+    "aatti": 80,
+    "nitti": 90,
+    "hundre": 100,
+    "tusen": 1000,
 }
 _ENGLISH_NUMBERS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "thousand": 1000,
 }
 _CONNECTORS = {"og", "and"}
 _ENGLISH_ARTICLE = "a"  # one, but only as "a hundred", "a thousand"
 
-NUMBER_WORDS: frozenset[str] = frozenset(
-    {*_NORWEGIAN_NUMBERS, *_ENGLISH_NUMBERS, *_CONNECTORS, _ENGLISH_ARTICLE}
-)
+NUMBER_WORDS: frozenset[str] = frozenset({*_NORWEGIAN_NUMBERS, *_ENGLISH_NUMBERS, *_CONNECTORS, _ENGLISH_ARTICLE})
 # One token made of number words: "femhundre", "totusenfemhundre", "tjue-fem", "twenty-five".
 # Length-bounded so the alternation cannot backtrack without end on a long token.
 NUMBER_WORD_TOKEN = re.compile(
@@ -157,25 +234,60 @@ NUMBER_WORD_TOKEN = re.compile(
     % "|".join(sorted({*_NORWEGIAN_NUMBERS, *_ENGLISH_NUMBERS, *_CONNECTORS}, key=len, reverse=True))
 )
 
-MONTH_UNITS = frozenset({
-    "maned", "maneder", "maaned", "maaneder", "manad", "manader", "manadar", "mnd", "mnds",
-    "mndr", "md", "mdr", "month", "months", "mo", "mos", "mth", "mths",
-})
+MONTH_UNITS = frozenset(
+    {
+        "maned",
+        "maneder",
+        "maaned",
+        "maaneder",
+        "manad",
+        "manader",
+        "manadar",
+        "mnd",
+        "mnds",
+        "mndr",
+        "md",
+        "mdr",
+        "month",
+        "months",
+        "mo",
+        "mos",
+        "mth",
+        "mths",
+    }
+)
 YEAR_UNITS = frozenset({"ar", "aar", "year", "years", "yr", "yrs"})
 HALF_WORDS = frozenset({"halv", "halvt", "half"})
 ONE_AND_A_HALF_WORDS = frozenset({"halvannen", "halvannet", "halvanna", "halvanen", "halvannan"})
 CURRENCY_WORDS = frozenset({"kr", "kr.", "kroner", "krone", "kronar", "nok", "nkr", "kr,-"})
-FOREIGN_CURRENCY = frozenset({
-    "$", "€", "£", "¥", "usd", "eur", "euro", "euros", "dollar", "dollars", "sek", "dkk", "gbp",
-    "pund", "pound", "pounds",
-})
+FOREIGN_CURRENCY = frozenset(
+    {
+        "$",
+        "€",
+        "£",
+        "¥",
+        "usd",
+        "eur",
+        "euro",
+        "euros",
+        "dollar",
+        "dollars",
+        "sek",
+        "dkk",
+        "gbp",
+        "pund",
+        "pound",
+        "pounds",
+    }
+)
 LANGUAGE_CODES: dict[str, str] = {
     **dict.fromkeys(
-        ["engelsk", "english", "englisch", "inglish", "engelska", "engelskt", "englsh",
-         "engilsh", "engelks", "enlish"], "en"),
+        ["engelsk", "english", "englisch", "inglish", "engelska", "engelskt", "englsh", "engilsh", "engelks", "enlish"],
+        "en",
+    ),
     **dict.fromkeys(
-        ["norsk", "norwegian", "bokmal", "bokmaal", "nynorsk", "norks", "norweigian",
-         "norwegain", "norsk-bokmal"], "nb"),
+        ["norsk", "norwegian", "bokmal", "bokmaal", "nynorsk", "norks", "norweigian", "norwegain", "norsk-bokmal"], "nb"
+    ),
 }
 _NEGATIONS = frozenset({"ikke", "ikkje", "not", "no"})
 
@@ -388,9 +500,7 @@ def parse_months(text: str) -> int | None:
         months = 6
     elif re.fullmatch(rf"(?:{'|'.join(ONE_AND_A_HALF_WORDS)})\s+(?:{years})", s):
         months = 18
-    elif match := re.fullmatch(
-        rf"(.+?)\s+(?:og|and)\s+(?:{one}\s+)?(?:halvt|halv|half)\s+(?:{years})", s
-    ):
+    elif match := re.fullmatch(rf"(.+?)\s+(?:og|and)\s+(?:{one}\s+)?(?:halvt|halv|half)\s+(?:{years})", s):
         whole = _quantity_tenths(match.group(1))
         months = None if whole is None or whole % 10 else whole // 10 * 12 + 6
     elif match := re.fullmatch(rf"(.+?)\s*({units})", s):
@@ -412,12 +522,11 @@ _CALENDAR_FORMS = [
     (re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})"), (3, 2, 1)),
     (re.compile(rf"([0-9]{{1,2}})[./-]([0-9]{{1,2}})[./-]{_YEAR}\.?"), (1, 2, 3)),
     (re.compile(r"([0-9]{1,2})[./]([0-9]{1,2})\.?"), (1, 2, None)),
-    (re.compile(
-        rf"([0-9]{{1,2}}){_ORDINAL}?\s*(?:of\s+|av\s+)?({_MONTH_ALTERNATION})\.?,?(?:\s*{_YEAR})?\.?"
-    ), (1, 2, 3)),
-    (re.compile(
-        rf"({_MONTH_ALTERNATION})\.?\s*(?:the\s+)?([0-9]{{1,2}}){_ORDINAL}?,?(?:\s*{_YEAR})?\.?"
-    ), (2, 1, 3)),
+    (
+        re.compile(rf"([0-9]{{1,2}}){_ORDINAL}?\s*(?:of\s+|av\s+)?({_MONTH_ALTERNATION})\.?,?(?:\s*{_YEAR})?\.?"),
+        (1, 2, 3),
+    ),
+    (re.compile(rf"({_MONTH_ALTERNATION})\.?\s*(?:the\s+)?([0-9]{{1,2}}){_ORDINAL}?,?(?:\s*{_YEAR})?\.?"), (2, 1, 3)),
 ]
 
 
@@ -487,10 +596,31 @@ def parse_birth_date(text: str, today: date) -> date | None:
 
 _DATE_FILLER = r"den|the|on|pa|by|til|until|innen|before|for|fra|from|fom|f\.o\.m\.|senest|latest"
 _TODAY = {"i dag", "idag", "today"}
-_TOMORROW = {"i morgen", "imorgen", "i morgon", "imorgon", "i morra", "imorra", "i marra",
-             "imarra", "i morn", "imorn", "i marn", "imarn", "tomorrow", "tmrw", "tomorow"}
-_DAY_AFTER_TOMORROW = {"i overmorgen", "overimorgen", "i overmorgon", "iovermorgen",
-                       "the day after tomorrow", "day after tomorrow"}
+_TOMORROW = {
+    "i morgen",
+    "imorgen",
+    "i morgon",
+    "imorgon",
+    "i morra",
+    "imorra",
+    "i marra",
+    "imarra",
+    "i morn",
+    "imorn",
+    "i marn",
+    "imarn",
+    "tomorrow",
+    "tmrw",
+    "tomorow",
+}
+_DAY_AFTER_TOMORROW = {
+    "i overmorgen",
+    "overimorgen",
+    "i overmorgon",
+    "iovermorgen",
+    "the day after tomorrow",
+    "day after tomorrow",
+}
 _NEXT = r"(?:neste|naeste|next)"
 _WEEK = r"(?:uke|veke|week)"
 _MONTH_WORD = r"(?:maned|maaned|manad|mnd|month)"

@@ -19,8 +19,6 @@ from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
 import scipy.sparse
-from sklearn.linear_model import LogisticRegression
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -42,6 +40,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data import util
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.linear_model import LogisticRegression
 
 from bot.nlu.features import sentence_features
 from bot.nlu.model_files import UntrustedModelFile, dump_model, load_model
@@ -95,9 +94,7 @@ class LinearResponseSelector(GraphComponent):
         return [
             example
             for example in training_data.intent_examples
-            if example.get(INTENT) == self._retrieval_intent
-            and example.get(INTENT_RESPONSE_KEY)
-            and example.get(TEXT)
+            if example.get(INTENT) == self._retrieval_intent and example.get(INTENT_RESPONSE_KEY) and example.get(TEXT)
         ]
 
     def train(self, training_data: TrainingData) -> Resource:

@@ -62,7 +62,13 @@ def make_tracker(
     metadata: Optional[dict] = None,
 ) -> Tracker:
     latest = {"text": text, "intent": {"name": "inform"}, "entities": entities or [], "metadata": metadata or {}}
-    user_event = {"event": "user", "text": text, "timestamp": 1_780_000_000, "input_channel": channel, "parse_data": latest}
+    user_event = {
+        "event": "user",
+        "text": text,
+        "timestamp": 1_780_000_000,
+        "input_channel": channel,
+        "parse_data": latest,
+    }
     return Tracker(
         sender_id=sender_id,
         slots={"language": "nb", "verified": False, **(slots or {})},

@@ -21,11 +21,24 @@ def case_answer(case_number: str) -> dict:
         "status": "open",
         "stage": "inkassovarsel",
         "creditor": {"name": "Nordlys Strøm AS", "org_number": "927183455"},
-        "invoice": {"number": "NS-1", "date": "2026-07-16", "due_date": "2026-08-15", "amount": "10.00", "description": ""},
+        "invoice": {
+            "number": "NS-1",
+            "date": "2026-07-16",
+            "due_date": "2026-08-15",
+            "amount": "10.00",
+            "description": "",
+        },
         "kid": "00010000106",
         "as_of": "2026-11-25",
         "lines": [
-            {"type": "principal", "amount": "10.00", "description": "", "from_date": None, "to_date": None, "provisional": False}
+            {
+                "type": "principal",
+                "amount": "10.00",
+                "description": "",
+                "from_date": None,
+                "to_date": None,
+                "provisional": False,
+            }
         ],
         "payments": [],
         "total_claimed": "10.00",

@@ -56,7 +56,9 @@ async def test_balance_and_breakdown_reconcile_with_the_case_system(client: Case
     said = {message["response"]: message for message in dispatcher.messages}
     assert said["utter_balance"]["balance"] == money(case.balance, "nb")
     assert said["utter_claim_line_balance"]["amount"] == money(case.balance, "nb")
-    line_responses = [r for r in responses(dispatcher) if r.startswith("utter_claim_line_") and r != "utter_claim_line_balance"]
+    line_responses = [
+        r for r in responses(dispatcher) if r.startswith("utter_claim_line_") and r != "utter_claim_line_balance"
+    ]
     assert line_responses == [f"utter_claim_line_{line.type.value}" for line in case.lines]
     total = sum(Decimal(line.amount) for line in case.lines) - Decimal(case.total_paid)
     assert total == Decimal(case.balance)
@@ -112,8 +114,18 @@ async def test_payment_details_come_from_configuration_and_the_case(client: Case
     [
         ("100002", "nb", "utter_pay_by_notice", "Betal 1 "),
         ("100004", "en", "utter_pay_by_notice", "Please pay NOK 3,"),
-        ("100001", "nb", "utter_pay_by_notice_passed", "Fristen i brevet vårt var 21. oktober 2026, og den har gått ut."),
-        ("100001", "en", "utter_pay_by_notice_passed", "The deadline in our letter was 21 October 2026, and it has passed."),
+        (
+            "100001",
+            "nb",
+            "utter_pay_by_notice_passed",
+            "Fristen i brevet vårt var 21. oktober 2026, og den har gått ut.",
+        ),
+        (
+            "100001",
+            "en",
+            "utter_pay_by_notice_passed",
+            "The deadline in our letter was 21 October 2026, and it has passed.",
+        ),
     ],
 )
 async def test_the_date_to_pay_by_is_the_case_systems(

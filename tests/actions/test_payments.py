@@ -119,7 +119,9 @@ async def test_postponement_asks_for_a_date_then_grants_it(client):
     wanted = (date.today() + timedelta(days=7)).isoformat()
     granted, slots = await run(ActionRequestPostponement(), {**kari, "date": wanted})
     assert responses(granted) == ["utter_postponement_granted"] and slots["payment_flow"] is None
-    too_long, _ = await run(ActionRequestPostponement(), {**kari, "date": (date.today() + timedelta(days=60)).isoformat()})
+    too_long, _ = await run(
+        ActionRequestPostponement(), {**kari, "date": (date.today() + timedelta(days=60)).isoformat()}
+    )
     assert responses(too_long)[0] in ("utter_postponement_too_long", "utter_postponement_already_postponed")
     assert responses(too_long)[-1] == "utter_handoff_created"
 
@@ -133,7 +135,9 @@ async def test_a_dispute_is_recorded_with_the_debtors_words_and_handed_off(clien
 
 
 async def test_crisis_words_hand_off_with_priority_and_give_sourced_numbers(client):
-    dispatcher, slots = await run(ActionRespondToHardship(), {}, text="jeg vil ikke leve lenger", intent="report_hardship")
+    dispatcher, slots = await run(
+        ActionRespondToHardship(), {}, text="jeg vil ikke leve lenger", intent="report_hardship"
+    )
     contacts = said(dispatcher, "utter_crisis_contacts")
     assert (contacts["emergency_phone"], contacts["helpline_phone"]) == ("113", "116 123")
     assert slots["payment_flow"] == "crisis"
@@ -149,7 +153,9 @@ async def test_hardship_without_crisis_gets_debt_advice_and_a_priority_offer(cli
 
 
 async def test_a_debtor_with_two_cases_can_switch_only_to_their_own(client):
-    dispatcher, slots = await run(ActionChooseCase(), {**OLA, "verified_case_number": "100002", "case_number": "100003"})
+    dispatcher, slots = await run(
+        ActionChooseCase(), {**OLA, "verified_case_number": "100002", "case_number": "100003"}
+    )
     assert responses(dispatcher) == ["utter_case_chosen", "utter_verified_what_next"]
     assert slots["verified_case_number"] == "100003"
     dispatcher, slots = await run(ActionChooseCase(), {**OLA, "case_number": "100001"})
@@ -157,7 +163,9 @@ async def test_a_debtor_with_two_cases_can_switch_only_to_their_own(client):
 
 
 async def test_the_answer_offers_the_other_case_with_buttons(client):
-    dispatcher, _ = await run(ActionAnswerTopic(), {**OLA, "verified_case_number": "100002", "pending_topic": "balance"})
+    dispatcher, _ = await run(
+        ActionAnswerTopic(), {**OLA, "verified_case_number": "100002", "pending_topic": "balance"}
+    )
     choice = said(dispatcher, "utter_choose_case")
     assert choice["case_count"] == 2
     assert choice["buttons"] == [{"title": "100003", "payload": '/inform{"case_number":"100003"}'}]

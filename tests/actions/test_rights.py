@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -152,7 +151,9 @@ async def test_rectification_sends_what_is_wrong_and_what_is_right(client, case_
     stored = await stored_request(case_system_server, dispatcher.messages[0]["reference"])
     assert stored["request_text"] == "opplysningene om meg er feil"
     assert stored["rectification_wrong"] == "adressen Storgata 1"
-    assert "14838540024" not in stored["rectification_right"] and stored["rectification_right"].startswith("Lillegata 2")
+    assert "14838540024" not in stored["rectification_right"] and stored["rectification_right"].startswith(
+        "Lillegata 2"
+    )
     assert slot_events(events)["rectification_wrong"] is None
 
 
@@ -217,21 +218,43 @@ GSM_7 = set(
     "abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 SUB_INTENTS = [
-    "purpose", "legal_basis", "data_categories", "data_sources", "sharing", "retention",
-    "automated_decisions", "sensitive_data", "security", "dpo_contact", "email_safety", "abroad",
+    "purpose",
+    "legal_basis",
+    "data_categories",
+    "data_sources",
+    "sharing",
+    "retention",
+    "automated_decisions",
+    "sensitive_data",
+    "security",
+    "dpo_contact",
+    "email_safety",
+    "abroad",
 ]
 
 # What each answer must say, as patterns; the facts are the notice's (checked against it below).
 FACTS = {
     "purpose": {"nb": [r"kreve inn", r"frivillig betaling"], "en": [r"collect overdue claims", r"voluntary payment"]},
-    "legal_basis": {"nb": [r"artikkel 6 b, c, e og f", r"artikkel 9 og 10"], "en": [r"Article 6 b, c, e and f", r"Articles 9 and 10"]},
-    "data_categories": {"nb": [r"fødselsnummer", r"adresse", r"ligningsdata"], "en": [r"national ID number", r"address", r"tax data"]},
-    "data_sources": {"nb": [r"folkeregisteret via Evry", r"Experian"], "en": [r"population register via Evry", r"Experian"]},
+    "legal_basis": {
+        "nb": [r"artikkel 6 b, c, e og f", r"artikkel 9 og 10"],
+        "en": [r"Article 6 b, c, e and f", r"Articles 9 and 10"],
+    },
+    "data_categories": {
+        "nb": [r"fødselsnummer", r"adresse", r"ligningsdata"],
+        "en": [r"national ID number", r"address", r"tax data"],
+    },
+    "data_sources": {
+        "nb": [r"folkeregisteret via Evry", r"Experian"],
+        "en": [r"population register via Evry", r"Experian"],
+    },
     "sharing": {"nb": [r"oppdragsgiver", r"myndigheter"], "en": [r"our client", r"authorities"]},
     "retention": {"nb": [r"senest 3 år", r"10 år", r"5 år"], "en": [r"at the latest 3 years", r"10 years", r"5 years"]},
     "automated_decisions": {"nb": [r"automatisk", r"et menneske"], "en": [r"automatically", r"a person"]},
     "sensitive_data": {"nb": [r"helse", r"samtykker", r"9 og 10"], "en": [r"health", r"consent", r"9 and 10"]},
-    "security": {"nb": [r"brannmur", r"virusvern", r"passord", r"logging"], "en": [r"firewalls", r"virus", r"password", r"logging"]},
+    "security": {
+        "nb": [r"brannmur", r"virusvern", r"passord", r"logging"],
+        "en": [r"firewalls", r"virus", r"password", r"logging"],
+    },
     "dpo_contact": {
         "nb": [r"Alektum AS - personvernombud, Postboks 2370, 3103 TØNSBERG", r"33 74 45 00"],
         "en": [r"Alektum AS - personvernombud, Postboks 2370, 3103 TØNSBERG", r"33 74 45 00"],
@@ -241,9 +264,20 @@ FACTS = {
 }
 # The same facts in the notice's own words.
 NOTICE_FACTS = [
-    "artikkel 6 b,c,e og f", "Artikkel 9a, 9f og 10", "folkeregistret", "Evry", "Experian",
-    "senest 3 år etter sakens avslutningsdato", "inntil 5 år", "10 år", "Postboks 2370, 3103 TØNSBERG",
-    "33 74 45 00", "postkort", "brannmurer, virusbeskyttelse", "annet land", "automatisk",
+    "artikkel 6 b,c,e og f",
+    "Artikkel 9a, 9f og 10",
+    "folkeregistret",
+    "Evry",
+    "Experian",
+    "senest 3 år etter sakens avslutningsdato",
+    "inntil 5 år",
+    "10 år",
+    "Postboks 2370, 3103 TØNSBERG",
+    "33 74 45 00",
+    "postkort",
+    "brannmurer, virusbeskyttelse",
+    "annet land",
+    "automatisk",
 ]
 
 

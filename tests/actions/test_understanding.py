@@ -64,7 +64,9 @@ def test_every_offered_label_exists_in_both_languages(domain) -> None:
         assert response_text(domain, name, "nb") and response_text(domain, name, "en")
         assert response_text(domain, name, "nb") != response_text(domain, name, "en")
         assert name.removeprefix("utter_topic_label_") in domain["intents"] or any(
-            name.removeprefix("utter_topic_label_") in intent for intent in domain["intents"] if isinstance(intent, dict)
+            name.removeprefix("utter_topic_label_") in intent
+            for intent in domain["intents"]
+            if isinstance(intent, dict)
         )
 
 

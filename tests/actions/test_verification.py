@@ -101,7 +101,9 @@ def test_form_asks_for_the_birth_date_unless_an_identity_number_was_given() -> N
     dispatcher = CollectingDispatcher()
     domain_slots = ["case_number", "birth_date", "national_id"]
     default = asyncio.run(form.required_slots(domain_slots, dispatcher, make_tracker(), {}))
-    with_id = asyncio.run(form.required_slots(domain_slots, dispatcher, make_tracker({"national_id": "14838540024"}), {}))
+    with_id = asyncio.run(
+        form.required_slots(domain_slots, dispatcher, make_tracker({"national_id": "14838540024"}), {})
+    )
     assert default == ["case_number", "birth_date"]
     assert with_id == ["case_number", "national_id"]
 

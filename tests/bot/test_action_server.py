@@ -42,7 +42,9 @@ async def action_server():
         yield base_url, http
 
 
-@pytest.mark.parametrize("path", ["/webhook", "/webhook/", "/webhook//", "//webhook", "//health", "/actions", "/actions/", "/no-such-path"])
+@pytest.mark.parametrize(
+    "path", ["/webhook", "/webhook/", "/webhook//", "//webhook", "//health", "/actions", "/actions/", "/no-such-path"]
+)
 async def test_every_path_but_the_health_check_needs_the_token(action_server, path) -> None:
     base_url, http = action_server
     for method in ("GET", "POST"):

@@ -24,7 +24,9 @@ def test_flags_and_numbers_are_parsed(tmp_path: Path) -> None:
 
 
 def test_settings_round_trip_through_the_environment(tmp_path: Path) -> None:
-    original = load_settings(env={"REDIS_URL": "redis://127.0.0.1:6379/0", "DEMO_MODE": "false"}, env_file=tmp_path / "none")
+    original = load_settings(
+        env={"REDIS_URL": "redis://127.0.0.1:6379/0", "DEMO_MODE": "false"}, env_file=tmp_path / "none"
+    )
     assert load_settings(env=original.as_environment(), env_file=tmp_path / "none") == original
 
 

@@ -18,7 +18,13 @@ from bot.config import load_settings
 from bot.graph_runner import SequentialGraphRunner
 from bot.provisioning import model_path, train_model
 
-MESSAGES = ["hei", "hvor mye skylder jeg?", "kan eg betale 500 kr i månaden over eit år", "what do you do with my data", ""]
+MESSAGES = [
+    "hei",
+    "hvor mye skylder jeg?",
+    "kan eg betale 500 kr i månaden over eit år",
+    "what do you do with my data",
+    "",
+]
 
 
 @pytest.fixture(scope="module")

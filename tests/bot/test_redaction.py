@@ -65,7 +65,7 @@ def test_an_answer_to_the_birth_date_question_loses_the_date_however_it_is_writt
     assert answer["parse_data"]["text"] == BIRTH_DATE_PLACEHOLDER
     for entity in answer["parse_data"]["entities"]:  # the type stays, the value goes
         assert entity["value"] == BIRTH_DATE_PLACEHOLDER
-        assert answer["text"][entity["start"]:entity["end"]] == BIRTH_DATE_PLACEHOLDER
+        assert answer["text"][entity["start"] : entity["end"]] == BIRTH_DATE_PLACEHOLDER
 
 
 def test_a_birth_date_found_by_the_extractor_is_removed_anywhere_and_the_rest_keeps_its_place() -> None:
@@ -73,7 +73,7 @@ def test_a_birth_date_found_by_the_extractor_is_removed_anywhere_and_the_rest_ke
     assert message["text"] == f"født {BIRTH_DATE_PLACEHOLDER}, saksnummer 100001 takk"
     entities = {entity["entity"]: entity for entity in message["parse_data"]["entities"]}
     case = entities["case_number"]
-    assert (message["text"][case["start"]:case["end"]], case["value"]) == ("100001", "100001")
+    assert (message["text"][case["start"] : case["end"]], case["value"]) == ("100001", "100001")
     assert entities["birth_date"]["value"] == BIRTH_DATE_PLACEHOLDER
 
 

@@ -94,7 +94,7 @@ async def test_a_child_that_dies_is_restarted_with_growing_pauses(tmp_path, fast
         for restarts in (1, 2):
             pid = service.process.pid
             os.kill(pid, signal.SIGKILL)
-            await until(lambda: service.restarts == restarts and service.process.pid != pid)
+            await until(lambda restarts=restarts, pid=pid: service.restarts == restarts and service.process.pid != pid)
             await stack.wait_healthy(timeout_seconds=20)
         assert service.restart_delay == pytest.approx(0.4)  # 0.1, then 0.2, now 0.4 for a third
     finally:

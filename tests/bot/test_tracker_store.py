@@ -51,9 +51,11 @@ async def test_identity_numbers_never_reach_the_database(db_url: str) -> None:
     await store.save(tracker)
 
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT data FROM events WHERE sender_id = :sender"), {"sender": sender}
-        ).scalars().all()
+        rows = (
+            connection.execute(sa.text("SELECT data FROM events WHERE sender_id = :sender"), {"sender": sender})
+            .scalars()
+            .all()
+        )
     assert len(rows) == 3
     stored = "\n".join(rows)
     assert NATIONAL_ID not in stored
@@ -131,9 +133,13 @@ def turn_answering_it(tracker: DialogueStateTracker, written: str) -> None:
 
 def stored_rows(store: RedactingSQLTrackerStore, sender: str) -> list[dict]:
     with store.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender}
-        ).scalars().all()
+        rows = (
+            connection.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender}
+            )
+            .scalars()
+            .all()
+        )
     return [json.loads(row) for row in rows]
 
 
@@ -187,7 +193,7 @@ async def test_a_birth_date_given_with_the_case_number_is_removed_and_the_case_n
     entities = {entity["entity"]: entity for entity in stored[0]["parse_data"]["entities"]}
     assert entities["case_number"]["value"] == "100001"
     assert entities["birth_date"]["value"] == BIRTH_DATE_PLACEHOLDER
-    assert stored[0]["text"][entities["birth_date"]["start"]:entities["birth_date"]["end"]] == BIRTH_DATE_PLACEHOLDER
+    assert stored[0]["text"][entities["birth_date"]["start"] : entities["birth_date"]["end"]] == BIRTH_DATE_PLACEHOLDER
     assert stored[1]["value"] is None
 
 

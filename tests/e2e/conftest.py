@@ -14,7 +14,6 @@ from bot.config import Settings, load_settings
 from bot.provisioning import prepare_case_system, train_model
 from bot.runner import Stack
 
-
 DEMO_CASEWORKER_PASSWORD = "demo-" + secrets.token_urlsafe(12)  # the demo caseworker `demo`
 
 

@@ -159,7 +159,11 @@ async def test_a_fee_above_its_legal_cap_is_not_defended_but_sent_for_review(run
     charged_on = date.today() - timedelta(days=7)
     async with aiohttp.ClientSession() as http:
         async with fee_line(
-            stack_settings, "100004", type="reminder_fee", amount=Decimal("350.00"), description="Purregebyr",
+            stack_settings,
+            "100004",
+            type="reminder_fee",
+            amount=Decimal("350.00"),
+            description="Purregebyr",
             charged_on=charged_on,
         ):
             before = await api(http, stack_settings, "/cases/100004")
@@ -198,7 +202,9 @@ async def test_a_huge_installment_and_impossible_postponement_dates_get_clear_an
     async with aiohttp.ClientSession() as http:
         before = await api(http, stack_settings, "/cases/100002")
         plans_before = await api(http, stack_settings, "/cases/100002/payment-plans")
-        huge = await verified(http, stack_settings, sender, "kan jeg betale 10000000 kr i måneden", "100002", "02.11.1992")
+        huge = await verified(
+            http, stack_settings, sender, "kan jeg betale 10000000 kr i måneden", "100002", "02.11.1992"
+        )
         past = await say(http, stack_settings, sender, f"kan jeg få utsettelse til {a_month_ago}")
         far = await say(http, stack_settings, sender, f"kan jeg få utsettelse til {in_three_years}")
         after = await api(http, stack_settings, "/cases/100002")
@@ -214,9 +220,7 @@ async def test_a_huge_installment_and_impossible_postponement_dates_get_clear_an
     assert handoffs == []
 
 
-async def test_a_negative_installment_gets_a_clear_answer_and_nothing_is_written(
-    running_stack, stack_settings
-) -> None:
+async def test_a_negative_installment_gets_a_clear_answer_and_nothing_is_written(running_stack, stack_settings) -> None:
     sender = f"rest-{secrets.token_hex(8)}"
     async with aiohttp.ClientSession() as http:
         plans_before = await api(http, stack_settings, "/cases/100002/payment-plans")

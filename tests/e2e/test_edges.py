@@ -31,7 +31,9 @@ def logged(stack) -> str:
     return "\n".join(path.read_text(errors="replace") for path in sorted(stack.log_dir.glob("*.log")))
 
 
-async def test_a_message_of_a_million_characters_is_refused_and_the_stack_keeps_answering(running_stack, stack_settings) -> None:
+async def test_a_message_of_a_million_characters_is_refused_and_the_stack_keeps_answering(
+    running_stack, stack_settings
+) -> None:
     async with aiohttp.ClientSession() as http:
         started = time.monotonic()
         async with http.post(webhook(stack_settings), json={"sender": "huge-1", "message": "x" * 1_000_000}) as answer:

@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]
 async def test_ola_gets_a_plan_quoted_accepts_it_and_it_is_made_once(running_stack, stack_settings) -> None:
     sender = f"rest-{secrets.token_hex(8)}"
     async with aiohttp.ClientSession() as http:
-        quoted = await verified(http, stack_settings, sender, "kan jeg betale 1000 kr i måneden?", "100003", "02.11.1992")
+        quoted = await verified(
+            http, stack_settings, sender, "kan jeg betale 1000 kr i måneden?", "100003", "02.11.1992"
+        )
         assert "forslag til nedbetalingsavtale for sak 100003" in quoted
         assert f"avdrag på {nb('1000.00')} i måneden" in quoted
         accepted = await say(http, stack_settings, sender, "ja")
@@ -35,7 +37,9 @@ async def test_ola_gets_a_plan_quoted_accepts_it_and_it_is_made_once(running_sta
     for item in plan["installments"]:
         assert f"{day(item['due_date'], 'nb')}: {nb(item['amount'])}" in quoted
         assert f"{day(item['due_date'], 'nb')}: {nb(item['amount'])}" in accepted
-    assert sum(Decimal(item["amount"]) for item in plan["installments"]) == Decimal(case["balance"]) + Decimal(plan["fee"])
+    assert sum(Decimal(item["amount"]) for item in plan["installments"]) == Decimal(case["balance"]) + Decimal(
+        plan["fee"]
+    )
     assert f"KID {case['kid']}" in accepted and stack_settings.agency_account_number in accepted
     assert "bekreftelse på SMS" in accepted
     assert "forstod jeg ikke" not in quoted + accepted
@@ -91,7 +95,9 @@ async def test_lars_disputes_collection_stops_and_no_plan_can_follow(running_sta
     assert "bestridt kravet i sak 100005" in plan and plans == []
 
 
-async def test_kari_postpones_once_to_a_bank_day_and_a_second_time_goes_to_a_person(running_stack, stack_settings) -> None:
+async def test_kari_postpones_once_to_a_bank_day_and_a_second_time_goes_to_a_person(
+    running_stack, stack_settings
+) -> None:
     sender = f"rest-{secrets.token_hex(8)}"
     async with aiohttp.ClientSession() as http:
         asked = await verified(http, stack_settings, sender, "kan jeg få utsettelse?", "100001", "14.03.1985")

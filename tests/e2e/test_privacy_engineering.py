@@ -106,9 +106,17 @@ async def _sms_conversation(settings: Settings, fake: FakeTwilioApi) -> list[str
         for turn, body in enumerate(SMS_CONVERSATION, start=1):
             sid = "SM" + secrets.token_hex(16)
             fields = {
-                "MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID,
-                "From": KARI.phone, "To": FROM_NUMBER, "Body": body, "NumMedia": "0", "NumSegments": "1",
-                "SmsStatus": "received", "ApiVersion": "2010-04-01",
+                "MessageSid": sid,
+                "SmsMessageSid": sid,
+                "SmsSid": sid,
+                "AccountSid": ACCOUNT_SID,
+                "From": KARI.phone,
+                "To": FROM_NUMBER,
+                "Body": body,
+                "NumMedia": "0",
+                "NumSegments": "1",
+                "SmsStatus": "received",
+                "ApiVersion": "2010-04-01",
             }
             args = signed_post_args(settings.public_base_url + path, fields, settings.twilio_auth_token)
             async with http.post(f"http://{settings.host}:{settings.rasa_port}{path}", **args) as response:
@@ -147,9 +155,15 @@ def outcome(request, tmp_path_factory) -> Iterator[Outcome]:
         databases = [case_url, tracker_url]
     fake_port = free_port()
     settings = isolated_settings(
-        root, DATABASE_URL=case_url, TRACKER_STORE_URL=tracker_url, LOG_LEVEL="INFO",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=secrets.token_hex(16), TWILIO_FROM_NUMBER=FROM_NUMBER,
-        TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_port}", SMS_DELIVERY_POLL_SECONDS="1",
+        root,
+        DATABASE_URL=case_url,
+        TRACKER_STORE_URL=tracker_url,
+        LOG_LEVEL="INFO",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=secrets.token_hex(16),
+        TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_BASE_URL=f"http://127.0.0.1:{fake_port}",
+        SMS_DELIVERY_POLL_SECONDS="1",
         PUBLIC_BASE_URL="https://assistant.example.test",
     )
     train_model(settings)

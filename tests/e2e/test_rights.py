@@ -43,7 +43,12 @@ async def test_an_unverified_erasure_request_is_logged_and_nothing_is_disclosed(
     assert "Vi har ikke bekreftet hvem du er" in reply
     for secret in ("Kari", "Nordlys", "100001"):
         assert secret not in reply
-    assert (stored["type"], stored["channel"], stored["verified"], stored["case_number"]) == ("erasure", "rest", False, None)
+    assert (stored["type"], stored["channel"], stored["verified"], stored["case_number"]) == (
+        "erasure",
+        "rest",
+        False,
+        None,
+    )
     assert stored["conversation_id"] == sender and stored["request_text"] == "slett dataene mine"
     received = datetime.fromisoformat(stored["received_at"])
     assert stored["due_date"] == due_date(received).isoformat()
@@ -62,7 +67,9 @@ async def test_a_verified_access_request_gets_an_export_for_the_caseworker(runni
         listed = await api(http, stack_settings, "/rights-requests?case_number=100001")
         # Produced again before sending, the export also holds the turn that asked for it.
         headers = {"Authorization": f"Bearer {stack_settings.case_api_key}", "X-Actor": "caseworker:test"}
-        async with http.post(f"{stack_settings.case_api_url}/rights-requests/{reference}/export", headers=headers) as response:
+        async with http.post(
+            f"{stack_settings.case_api_url}/rights-requests/{reference}/export", headers=headers
+        ) as response:
             assert response.status == 201
         again = await api(http, stack_settings, f"/rights-requests/{reference}/export")
 

@@ -32,8 +32,12 @@ def start_runner(stack_settings, tmp_path) -> subprocess.Popen:
         "PUBLIC_BASE_URL": "",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"], cwd=REPO_ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [sys.executable, "-m", "bot.cli", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 

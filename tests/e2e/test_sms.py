@@ -34,10 +34,26 @@ async def twilio(tmp_path_factory):
 def sms_fields(sender: str, body: str, **extra: str) -> dict[str, str]:
     """The form Twilio posts for an inbound SMS."""
     return {
-        "ToCountry": "NO", "ToState": "", "SmsMessageSid": (sid := "SM" + secrets.token_hex(16)),
-        "NumMedia": "0", "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "", "SmsStatus": "received",
-        "FromCity": "", "Body": body, "FromCountry": "NO", "To": FROM_NUMBER, "ToZip": "", "NumSegments": "1",
-        "MessageSid": sid, "AccountSid": ACCOUNT_SID, "From": sender, "ApiVersion": "2010-04-01", **extra,
+        "ToCountry": "NO",
+        "ToState": "",
+        "SmsMessageSid": (sid := "SM" + secrets.token_hex(16)),
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": body,
+        "FromCountry": "NO",
+        "To": FROM_NUMBER,
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "ApiVersion": "2010-04-01",
+        **extra,
     }
 
 
@@ -134,8 +150,14 @@ async def test_a_retried_webhook_is_processed_once(twilio):
 
 async def test_a_picture_without_text_gets_a_polite_answer(twilio):
     phone = "+4741000003"
-    await text(twilio, phone, "", NumMedia="1", MediaContentType0="image/jpeg",
-               MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME")
+    await text(
+        twilio,
+        phone,
+        "",
+        NumMedia="1",
+        MediaContentType0="image/jpeg",
+        MediaUrl0="https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME",
+    )
     replies = await replies_to(twilio, phone, 1)
     assert "bare lese tekst" in replies[0]
     assert is_gsm7(replies[0])
@@ -177,8 +199,17 @@ async def test_a_failed_delivery_report_is_recorded(twilio):
         if twilio.database_rows(f"SELECT id FROM outbound_messages WHERE provider_id = '{sid}'"):
             break
         await asyncio.sleep(0.05)
-    report = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003", "AccountSid": ACCOUNT_SID,
-              "From": FROM_NUMBER, "To": phone, "ApiVersion": "2010-04-01", "SmsSid": sid, "SmsStatus": "undelivered"}
+    report = {
+        "MessageSid": sid,
+        "MessageStatus": "undelivered",
+        "ErrorCode": "30003",
+        "AccountSid": ACCOUNT_SID,
+        "From": FROM_NUMBER,
+        "To": phone,
+        "ApiVersion": "2010-04-01",
+        "SmsSid": sid,
+        "SmsStatus": "undelivered",
+    }
     assert (await twilio.post_signed("/webhooks/twilio_sms/status", report, signature="Zm9yZ2Vk"))[0] == 403
     status, _ = await twilio.post_signed("/webhooks/twilio_sms/status", report)
     assert status == 200
@@ -311,7 +342,8 @@ async def test_a_caseworker_takes_over_an_sms_conversation_and_gives_it_back(twi
             break
         await asyncio.sleep(0.05)
     assert [(m["from"], m["text"]) for m in detail["messages"]] == [
-        ("caseworker", reply), ("debtor", "Kan jeg betale i to deler?")
+        ("caseworker", reply),
+        ("debtor", "Kan jeg betale i to deler?"),
     ]
     events = await twilio.tracker_events(conversation_id)
     last_user = max(i for i, e in enumerate(events) if e["event"] == "user")

@@ -13,7 +13,6 @@ from tests.e2e.twilio_stack import ACCOUNT_SID, FROM_NUMBER, TRANSFER_TO, parse_
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="module")]
 
 
-
 @pytest.fixture(scope="module")
 async def twilio(tmp_path_factory):
     async for running in start_twilio_stack(tmp_path_factory.mktemp("voice-stack")):
@@ -23,12 +22,33 @@ async def twilio(tmp_path_factory):
 def call_fields(call_sid: str, **extra: str) -> dict[str, str]:
     """The form Twilio posts to a voice webhook."""
     return {
-        "Called": FROM_NUMBER, "ToState": "", "CallerCountry": "NO", "Direction": "inbound", "CallerState": "",
-        "ToZip": "", "CallSid": call_sid, "To": FROM_NUMBER, "CallerZip": "", "ToCountry": "NO",
-        "CallToken": "", "CalledZip": "", "ApiVersion": "2010-04-01", "CalledCity": "", "CallStatus": "in-progress",
-        "From": "+4791234567", "AccountSid": ACCOUNT_SID, "CalledCountry": "NO", "CallerCity": "",
-        "Caller": "+4791234567", "FromCountry": "NO", "ToCity": "", "FromCity": "", "CalledState": "",
-        "FromZip": "", "FromState": "", **extra,
+        "Called": FROM_NUMBER,
+        "ToState": "",
+        "CallerCountry": "NO",
+        "Direction": "inbound",
+        "CallerState": "",
+        "ToZip": "",
+        "CallSid": call_sid,
+        "To": FROM_NUMBER,
+        "CallerZip": "",
+        "ToCountry": "NO",
+        "CallToken": "",
+        "CalledZip": "",
+        "ApiVersion": "2010-04-01",
+        "CalledCity": "",
+        "CallStatus": "in-progress",
+        "From": "+4791234567",
+        "AccountSid": ACCOUNT_SID,
+        "CalledCountry": "NO",
+        "CallerCity": "",
+        "Caller": "+4791234567",
+        "FromCountry": "NO",
+        "ToCity": "",
+        "FromCity": "",
+        "CalledState": "",
+        "FromZip": "",
+        "FromState": "",
+        **extra,
     }
 
 
@@ -79,7 +99,9 @@ async def test_forged_or_missing_signatures_are_refused_and_reach_nothing(twilio
 async def test_speech_and_keypad_both_reach_the_dialogue_and_verify_kari(twilio):
     call_sid = new_call_sid()
     await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
-    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Hva skylder jeg?", Confidence="0.9")
+    asked = await turn(
+        twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Hva skylder jeg?", Confidence="0.9"
+    )
     assert "tast saksnummeret" in spoken(asked)  # keypad wording on the phone
     asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, Digits="100001", FinishedOnKey="#")
     assert "tast den med åtte sifre" in spoken(asked)

@@ -26,8 +26,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # The machine's network is closed: nothing in the browser may try to reach the internet.
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -58,7 +64,9 @@ async def say(page, text: str) -> None:
     await page.keyboard.press("Enter")
 
 
-async def test_kari_holds_a_verified_conversation_across_a_reload(browser_page, running_stack, stack_settings, tmp_path):
+async def test_kari_holds_a_verified_conversation_across_a_reload(
+    browser_page, running_stack, stack_settings, tmp_path
+):
     page = browser_page
     bot = page.locator("#log .message-bot")
     await page.goto(f"http://{stack_settings.host}:{stack_settings.backoffice_port}/")

@@ -98,7 +98,10 @@ def signed_post_args(url: str, params: dict[str, str], auth_token: str) -> dict:
     """Headers and form data exactly as Twilio posts them, signed with twilio's own validator."""
     from twilio.request_validator import RequestValidator
 
-    return {"data": params, "headers": {"X-Twilio-Signature": RequestValidator(auth_token).compute_signature(url, params)}}
+    return {
+        "data": params,
+        "headers": {"X-Twilio-Signature": RequestValidator(auth_token).compute_signature(url, params)},
+    }
 
 
 def _main() -> None:  # pragma: no cover - a developer's tool
@@ -138,13 +141,26 @@ def _main() -> None:  # pragma: no cover - a developer's tool
         if arguments.command == "sms":
             path = "/webhooks/twilio_sms/webhook"
             params = {
-                "MessageSid": "SM" + secrets.token_hex(16), "AccountSid": settings.twilio_account_sid,
-                "From": arguments.sender, "To": settings.twilio_from_number, "Body": arguments.text, "NumMedia": "0",
+                "MessageSid": "SM" + secrets.token_hex(16),
+                "AccountSid": settings.twilio_account_sid,
+                "From": arguments.sender,
+                "To": settings.twilio_from_number,
+                "Body": arguments.text,
+                "NumMedia": "0",
             }
         else:
-            path = "/webhooks/twilio_voice/gather" if (arguments.digits or arguments.speech) else "/webhooks/twilio_voice/webhook"
-            params = {"CallSid": arguments.call_sid, "AccountSid": settings.twilio_account_sid, "From": "+4791234567",
-                      "To": settings.twilio_from_number, "CallStatus": "in-progress"}
+            path = (
+                "/webhooks/twilio_voice/gather"
+                if (arguments.digits or arguments.speech)
+                else "/webhooks/twilio_voice/webhook"
+            )
+            params = {
+                "CallSid": arguments.call_sid,
+                "AccountSid": settings.twilio_account_sid,
+                "From": "+4791234567",
+                "To": settings.twilio_from_number,
+                "CallStatus": "in-progress",
+            }
             if arguments.digits:
                 params["Digits"] = arguments.digits
             if arguments.speech:

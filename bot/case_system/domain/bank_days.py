@@ -29,11 +29,7 @@ def _public_holidays(year: int) -> frozenset[date]:
 
 def is_bank_day(day: date) -> bool:
     """Whether banks in Norway process payments on `day`."""
-    return (
-        day.weekday() < 5
-        and (day.month, day.day) not in BANK_CLOSED_DAYS
-        and day not in _public_holidays(day.year)
-    )
+    return day.weekday() < 5 and (day.month, day.day) not in BANK_CLOSED_DAYS and day not in _public_holidays(day.year)
 
 
 def next_bank_day(day: date) -> date:

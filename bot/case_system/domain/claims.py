@@ -84,9 +84,7 @@ class ClaimStatement:
 
 def balance(lines: Iterable[ClaimLine], payments: Iterable[Payment]) -> Decimal:
     """Sum of the lines minus sum of the payments, exact (negative when overpaid)."""
-    return sum((line.amount for line in lines), ZERO) - sum(
-        (payment.amount for payment in payments), ZERO
-    )
+    return sum((line.amount for line in lines), ZERO) - sum((payment.amount for payment in payments), ZERO)
 
 
 def claim_statement(
@@ -131,9 +129,7 @@ def claim_statement(
 
     for payment in ordered_payments:
         # Interest owed on the payment date: closed stretches plus the open one up to that day.
-        accrued_open = late_payment_interest(
-            outstanding_principal, accrual_start, payment.paid_on, rates
-        ).amount
+        accrued_open = late_payment_interest(outstanding_principal, accrual_start, payment.paid_on, rates).amount
         costs_due = _costs_charged_by(charged_fees, payment.paid_on, due_date) - costs_paid
         interest_due = interest_closed + accrued_open - interest_paid
 
@@ -167,9 +163,7 @@ def claim_statement(
 
     interest_lines.extend(_interest_lines(outstanding_principal, accrual_start, as_of, rates))
 
-    principal_line = ClaimLine(
-        type=LineType.PRINCIPAL, amount=principal, description=principal_description
-    )
+    principal_line = ClaimLine(type=LineType.PRINCIPAL, amount=principal, description=principal_description)
     lines = (principal_line, *charged_fees, *interest_lines)
     total_claimed = sum((line.amount for line in lines), ZERO)
     total_paid = sum((payment.amount for payment in ordered_payments), ZERO)
@@ -186,9 +180,7 @@ def claim_statement(
     )
 
 
-def _interest_lines(
-    principal: Decimal, first_day: date, last_day: date, rates: RateTable
-) -> list[ClaimLine]:
+def _interest_lines(principal: Decimal, first_day: date, last_day: date, rates: RateTable) -> list[ClaimLine]:
     """Interest lines, one per rate period, for one principal level over one stretch."""
     result = late_payment_interest(principal, first_day, last_day, rates)
     return [

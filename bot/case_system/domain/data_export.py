@@ -18,9 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.config import money
 from bot.case_system.contract.fields import timestamp
 from bot.case_system.domain.interest import RateTable
+from bot.case_system.domain.statements import case_statement, statement_date
+from bot.case_system.domain.verification import AUDIT_ACTION as VERIFY_ACTION
+from bot.case_system.store.database import engine_for_url
 from bot.case_system.store.models import (
     AuditEvent,
     Case,
@@ -29,9 +31,7 @@ from bot.case_system.store.models import (
     PaymentPlan,
     RightsRequest,
 )
-from bot.case_system.domain.statements import case_statement, statement_date
-from bot.case_system.store.database import engine_for_url
-from bot.case_system.domain.verification import AUDIT_ACTION as VERIFY_ACTION
+from bot.config import money
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,9 @@ def render_document(data: dict[str, Any]) -> str:
     ]
     for case in data["cases"]:
         lines.append(f"  {case['case_number']}: {case['creditor']['name']} ({case['status']}, {case['stage']})")
-        lines.append(f"    invoice {case['invoice']['number']} {case['invoice']['date']}, due {case['invoice']['due_date']}")
+        lines.append(
+            f"    invoice {case['invoice']['number']} {case['invoice']['date']}, due {case['invoice']['due_date']}"
+        )
         for line in case["lines"]:
             period = " – ".join(part for part in (line["from_date"], line["to_date"]) if part)
             lines.append(f"    {line['type']}: {line['amount']} NOK {period}".rstrip())
@@ -338,7 +340,9 @@ def render_document(data: dict[str, Any]) -> str:
     for key in ("rights_requests", "handoffs"):
         lines += ["", _HEADINGS[key]]
         for item in data[key]:
-            lines.append("  - " + "; ".join(f"{name}: {value}" for name, value in item.items() if value not in (None, "")))
+            lines.append(
+                "  - " + "; ".join(f"{name}: {value}" for name, value in item.items() if value not in (None, ""))
+            )
     lines += ["", _HEADINGS["conversations"]]
     for conversation in data["conversations"]:
         lines.append(f"  {conversation['conversation_id']}")

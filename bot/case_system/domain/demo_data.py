@@ -17,7 +17,6 @@ from typing import Optional
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from bot.case_system.contract.enums import CaseStage, CaseStatus, Language, LineType
 from bot.case_system.domain import fees
 from bot.case_system.domain.claims import ClaimLine, Payment, claim_statement
@@ -25,6 +24,7 @@ from bot.case_system.domain.identifiers import kid_with_check_digit
 from bot.case_system.domain.interest import RateTable, load_default_rate_table
 from bot.case_system.store import queries
 from bot.case_system.store.models import Case, ClaimLineRecord, Creditor, Debtor, PaymentRecord
+from bot.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from typing import Any, Iterable, Optional
 
 import yaml
 
-from bot.case_system.domain import DATA_DIR
 from bot.case_system.contract.enums import LineType
+from bot.case_system.domain import DATA_DIR
 from bot.case_system.domain.claims import ClaimLine
 from bot.case_system.domain.interest import decimal_from_data, to_ore
 
@@ -185,9 +185,7 @@ def collection_fee_cap(
     rules = _rules()
     if on < rules.collection_fee_from:
         raise LookupError("collection-fee caps before 1 October 2020 are not on record")
-    bracket = next(
-        row for row in rules.collection_fee_brackets if row.up_to is None or principal <= row.up_to
-    )
+    bracket = next(row for row in rules.collection_fee_brackets if row.up_to is None or principal <= row.up_to)
     cap = inkassosats(on) * (bracket.heavy if heavy else bracket.light)
     if not creditor_vat_liable:
         cap = cap * (100 + rules.vat_percent) / 100
@@ -213,9 +211,7 @@ def check_fee(
     elif line_type is LineType.COLLECTION_NOTICE_FEE:
         cap, source = collection_notice_fee_cap(charged_on), rules.notice_source
     elif line_type is LineType.COLLECTION_FEE:
-        cap = collection_fee_cap(
-            principal, charged_on, heavy, creditor_vat_liable=creditor_vat_liable
-        )
+        cap = collection_fee_cap(principal, charged_on, heavy, creditor_vat_liable=creditor_vat_liable)
         source = rules.collection_fee_source
         if not creditor_vat_liable:
             source = f"{source}; {rules.vat_source}"

@@ -31,6 +31,7 @@ from typing import Iterable, Iterator
 import yaml
 
 from bot.case_system.domain import DATA_DIR
+
 DEFAULT_PATH = DATA_DIR / "late_payment_interest.yml"
 
 ORE = Decimal("0.01")
@@ -46,7 +47,7 @@ def to_ore(amount: Decimal) -> Decimal:
 def decimal_from_data(value: object, what: str) -> Decimal:
     """A Decimal from a data-file value; floats are refused so no binary float enters money."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise ValueError(f"{what} must be written as a string, e.g. \"12.50\"")
+        raise ValueError(f'{what} must be written as a string, e.g. "12.50"')
     return Decimal(str(value))
 
 
@@ -236,9 +237,7 @@ class InterestResult:
     provisional: bool
 
 
-def late_payment_interest(
-    principal: Decimal, first_day: date, last_day: date, table: RateTable
-) -> InterestResult:
+def late_payment_interest(principal: Decimal, first_day: date, last_day: date, table: RateTable) -> InterestResult:
     """Simple daily interest on `principal` for `first_day`..`last_day`, both inclusive.
 
     `first_day` is the day after the due date. An empty range (last_day < first_day) gives zero.

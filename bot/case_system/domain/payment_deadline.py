@@ -25,9 +25,9 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from bot.case_system.contract.enums import CaseStage, PayByBasis
 from bot.case_system.domain import DATA_DIR
 from bot.case_system.domain.bank_days import next_bank_day
-from bot.case_system.contract.enums import CaseStage, PayByBasis
 
 DATA_PATH = DATA_DIR / "notice_deadlines.yml"
 

@@ -73,7 +73,9 @@ def _no_active_plan(case: Case) -> None:
         raise errors.Conflict("active_plan_exists", "The case already has an active payment plan.", plan_id=active.id)
 
 
-def _quote(case: Case, proposal: PlanProposal, *, policy: PlanPolicy, today: date, rates: RateTable) -> PaymentPlanQuote:
+def _quote(
+    case: Case, proposal: PlanProposal, *, policy: PlanPolicy, today: date, rates: RateTable
+) -> PaymentPlanQuote:
     statement = case_statement(case, as_of=today, rates=rates)
     claim = payment_plans.ClaimFacts(
         principal=case.principal,
@@ -157,7 +159,9 @@ async def create_payment_plan(
     key = payment_plans.idempotency_key(
         "plan", conversation_id, case_number, proposal.monthly_amount, proposal.months, proposal.first_due_date
     )
-    existing = (await session.execute(sa.select(PaymentPlan).where(PaymentPlan.idempotency_key == key))).scalar_one_or_none()
+    existing = (
+        await session.execute(sa.select(PaymentPlan).where(PaymentPlan.idempotency_key == key))
+    ).scalar_one_or_none()
     if existing is not None and existing.case_id == case.id:
         # The same acceptance again (a retry, a double click): the plan made the first time.
         return CreatedPlan(plan=existing, confirmation=Confirmation.ALREADY_SENT, created=False)
@@ -166,7 +170,9 @@ async def create_payment_plan(
     quote = _quote(case, proposal, policy=policy_of(settings, case), today=today, rates=rates)
     if not quote.acceptable:
         raise errors.ApiError(
-            422, "outside_policy", "The proposal is outside the creditor's plan policy: " + ", ".join(quote.problems) + "."
+            422,
+            "outside_policy",
+            "The proposal is outside the creditor's plan policy: " + ", ".join(quote.problems) + ".",
         )
 
     plan = PaymentPlan(
@@ -179,7 +185,9 @@ async def create_payment_plan(
         idempotency_key=key,
         created_at=now,
         installments=[
-            Installment(sequence=item.sequence, due_date=item.due_date, amount=item.amount, status=InstallmentStatus.DUE)
+            Installment(
+                sequence=item.sequence, due_date=item.due_date, amount=item.amount, status=InstallmentStatus.DUE
+            )
             for item in quote.installments
         ],
     )
@@ -197,7 +205,9 @@ async def create_payment_plan(
             kid=case.kid,
             agency_phone=settings.agency_phone,
         )
-        outbox.enqueue_sms(session, to_phone=phone, body=text, purpose=CONFIRMATION_PURPOSE, now=now, suppressed=opted_out)
+        outbox.enqueue_sms(
+            session, to_phone=phone, body=text, purpose=CONFIRMATION_PURPOSE, now=now, suppressed=opted_out
+        )
         confirmation = Confirmation.SUPPRESSED if opted_out else Confirmation.QUEUED
     audit.record(
         session,

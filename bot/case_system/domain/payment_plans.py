@@ -125,7 +125,12 @@ def _creditor_overrides() -> dict[str, dict[str, Any]]:
 
 
 def default_policy(
-    *, min_installment_kr: int, max_months: int, first_due_within_days: int, plan_fee_kr: int, max_postponement_days: int
+    *,
+    min_installment_kr: int,
+    max_months: int,
+    first_due_within_days: int,
+    plan_fee_kr: int,
+    max_postponement_days: int,
 ) -> PlanPolicy:
     """The configured defaults as a policy (integers from configuration, never floats)."""
     return PlanPolicy(

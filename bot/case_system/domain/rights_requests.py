@@ -19,9 +19,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from bot.config import TIMEZONE
 from bot.case_system.contract.enums import RightsRequestStatus, RightsRequestType, VerificationMethod
 from bot.case_system.store.models import Debtor
+from bot.config import TIMEZONE
 
 OSLO = ZoneInfo(TIMEZONE)
 

@@ -80,10 +80,14 @@ def case_pay_by(case: Case, statement: ClaimStatement, *, today: date, rates: Ra
     as it will stand on that date: paying exactly that amount on the date settles the case.
     """
     plan = active_plan(case)
-    unpaid = () if plan is None else tuple(
-        payment_deadline.DueInstallment(due_date=item.due_date, amount=item.amount)
-        for item in plan.installments
-        if item.status is not InstallmentStatus.PAID
+    unpaid = (
+        ()
+        if plan is None
+        else tuple(
+            payment_deadline.DueInstallment(due_date=item.due_date, amount=item.amount)
+            for item in plan.installments
+            if item.status is not InstallmentStatus.PAID
+        )
     )
     granted = [item for item in case.postponements if item.status is PostponementStatus.GRANTED]
     pay_by = payment_deadline.pay_by(

@@ -342,9 +342,7 @@ async def reserve_attempt(
     return Reservation(subject, row.attempt_count, row.locked_until)
 
 
-async def release_attempt(
-    session: AsyncSession, place: Reservation, *, now: datetime, max_failures: int
-) -> bool:
+async def release_attempt(session: AsyncSession, place: Reservation, *, now: datetime, max_failures: int) -> bool:
     """After a success, reset the subject's count if nobody reserved since; whether it did.
 
     The row goes only while its count is still this attempt's place and no lock is active but the

@@ -25,9 +25,7 @@ def reminder_fee(charged_on: date, amount: str = "35.00") -> ClaimLine:
 
 
 def notice_fee(charged_on: date, amount: str = "35.00") -> ClaimLine:
-    return ClaimLine(
-        LineType.COLLECTION_NOTICE_FEE, D(amount), "inkassovarsel", from_date=charged_on
-    )
+    return ClaimLine(LineType.COLLECTION_NOTICE_FEE, D(amount), "inkassovarsel", from_date=charged_on)
 
 
 def interest_lines(statement):
@@ -83,7 +81,9 @@ def test_payment_that_covers_fees_only_leaves_interest_running_on_the_full_princ
     )
     (allocation,) = statement.allocations
     assert (allocation.to_costs, allocation.to_interest, allocation.to_principal) == (
-        D("70.00"), D("0.00"), D("0.00"),
+        D("70.00"),
+        D("0.00"),
+        D("0.00"),
     )
     assert [amount for *_, amount in interest_lines(statement)] == [D("102.74"), D("104.04")]
     assert statement.total_claimed == D("10276.78")
@@ -111,7 +111,9 @@ def test_payment_that_reaches_principal_lowers_the_interest_base_from_the_next_d
     )
     (allocation,) = statement.allocations
     assert (allocation.to_costs, allocation.to_interest, allocation.to_principal) == (
-        D("35.00"), D("102.74"), D("862.26"),
+        D("35.00"),
+        D("102.74"),
+        D("862.26"),
     )
     assert interest_lines(statement) == [
         (date(2025, 6, 1), date(2025, 6, 30), D("12.50"), D("102.74")),
@@ -137,7 +139,9 @@ def test_fee_charged_after_a_payment_is_not_covered_by_it():
     )
     (allocation,) = statement.allocations
     assert (allocation.to_costs, allocation.to_interest, allocation.to_principal) == (
-        D("0.00"), D("3.42"), D("96.58"),
+        D("0.00"),
+        D("3.42"),
+        D("96.58"),
     )
     assert LineType.REMINDER_FEE in [line.type for line in statement.lines]
 
@@ -287,9 +291,7 @@ def test_property_balance_always_reconciles():
         principal = money(1, 60000)
         fees = [
             ClaimLine(
-                generator.choice(
-                    [LineType.REMINDER_FEE, LineType.COLLECTION_NOTICE_FEE, LineType.COLLECTION_FEE]
-                ),
+                generator.choice([LineType.REMINDER_FEE, LineType.COLLECTION_NOTICE_FEE, LineType.COLLECTION_FEE]),
                 money(0, 1200),
                 "fee",
                 from_date=due_date + timedelta(days=generator.randrange(0, 60)),
@@ -317,24 +319,17 @@ def test_property_balance_always_reconciles():
         assert statement.balance - statement.overpaid == difference
         assert statement.balance >= 0 and statement.overpaid >= 0
         assert statement.balance == 0 or statement.overpaid == 0
-        assert balance(statement.lines, statement.payments) == (
-            statement.total_claimed - statement.total_paid
-        )
+        assert balance(statement.lines, statement.payments) == (statement.total_claimed - statement.total_paid)
         for allocation in statement.allocations:
             assert (
-                allocation.to_costs
-                + allocation.to_interest
-                + allocation.to_principal
-                + allocation.unapplied
+                allocation.to_costs + allocation.to_interest + allocation.to_principal + allocation.unapplied
                 == allocation.amount
             )
         paid_principal = sum(a.to_principal for a in statement.allocations)
         paid_costs = sum(a.to_costs for a in statement.allocations)
         paid_interest = sum(a.to_interest for a in statement.allocations)
         unapplied = sum(a.unapplied for a in statement.allocations)
-        interest = sum(
-            line.amount for line in statement.lines if line.type is LineType.LATE_PAYMENT_INTEREST
-        )
+        interest = sum(line.amount for line in statement.lines if line.type is LineType.LATE_PAYMENT_INTEREST)
         assert paid_principal <= principal
         assert paid_costs <= sum(fee.amount for fee in charged_fees)
         assert paid_interest <= interest

@@ -115,9 +115,7 @@ def test_collection_fee_cap_before_the_2020_table_is_not_on_record():
 
 
 def test_check_fee_within_cap():
-    check = check_fee(
-        LineType.REMINDER_FEE, D("35.00"), principal=D("2450.00"), charged_on=IN_2025
-    )
+    check = check_fee(LineType.REMINDER_FEE, D("35.00"), principal=D("2450.00"), charged_on=IN_2025)
     assert check == FeeCheck(
         line_type=LineType.REMINDER_FEE,
         amount=D("35.00"),
@@ -131,16 +129,10 @@ def test_check_fee_within_cap():
 
 def test_check_fee_over_cap():
     """70.00 was the reminder fee before 1 October 2020; now the cap is 35.00."""
-    assert check_fee(
-        LineType.REMINDER_FEE, D("70.00"), principal=D("2450.00"), charged_on=IN_2025
-    ).over_cap
-    salary = check_fee(
-        LineType.COLLECTION_FEE, D("350.00"), principal=D("2450.00"), charged_on=IN_2025
-    )
+    assert check_fee(LineType.REMINDER_FEE, D("70.00"), principal=D("2450.00"), charged_on=IN_2025).over_cap
+    salary = check_fee(LineType.COLLECTION_FEE, D("350.00"), principal=D("2450.00"), charged_on=IN_2025)
     assert (salary.cap, salary.over_cap) == (D("280.00"), True)
-    heavy = check_fee(
-        LineType.COLLECTION_FEE, D("560.00"), principal=D("2450.00"), charged_on=IN_2025, heavy=True
-    )
+    heavy = check_fee(LineType.COLLECTION_FEE, D("560.00"), principal=D("2450.00"), charged_on=IN_2025, heavy=True)
     assert (heavy.cap, heavy.over_cap) == (D("560.00"), False)
 
 

@@ -35,9 +35,7 @@ def with_check_digits(first_nine: str) -> str:
 # --- normalise_digits ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "raw", ["14838540024", "148385 40024", " 14.83.85-400 24 ", "148385\u00a040024"]
-)
+@pytest.mark.parametrize("raw", ["14838540024", "148385 40024", " 14.83.85-400 24 ", "148385\u00a040024"])
 def test_spaces_dots_and_dashes_are_stripped(raw):
     assert normalise_digits(raw) == "14838540024"
 
@@ -85,9 +83,7 @@ def test_synthetic_d_number_gives_day_minus_40_and_month_minus_80():
 def test_fodselsnummer_accepted_with_or_without_demo_mode():
     # python-stdnum's documented example: born 15 October 1986, individual number 950.
     for allow_synthetic in (False, True):
-        assert validate_national_id("151086 95088", allow_synthetic=allow_synthetic) == (
-            "15108695088"
-        )
+        assert validate_national_id("151086 95088", allow_synthetic=allow_synthetic) == ("15108695088")
         assert birth_date_of("15108695088", allow_synthetic=allow_synthetic) == date(1986, 10, 15)
 
 

@@ -31,19 +31,21 @@ def sourced(label: str, rate: str) -> RatePeriod:
 
 def test_confirmed_rates_are_on_file(rates):
     """12.50 % for the first half of 2025 and 12.00 % for the first half of 2026."""
-    assert rates.periods_between(date(2025, 3, 1), date(2025, 3, 1))[0].rate_percent == Decimal(
-        "12.50"
-    )
-    assert rates.periods_between(date(2026, 3, 1), date(2026, 3, 1))[0].rate_percent == Decimal(
-        "12.00"
-    )
+    assert rates.periods_between(date(2025, 3, 1), date(2025, 3, 1))[0].rate_percent == Decimal("12.50")
+    assert rates.periods_between(date(2026, 3, 1), date(2026, 3, 1))[0].rate_percent == Decimal("12.00")
 
 
 def test_every_half_year_from_2023_to_2026_h1_is_sourced(rates):
     assert rates.unsourced_periods(until=date(2026, 6, 30)) == []
     labels = [HalfYear.containing(period.start).label for period in rates.sourced_periods]
     assert labels[:7] == [
-        "2023-H1", "2023-H2", "2024-H1", "2024-H2", "2025-H1", "2025-H2", "2026-H1",
+        "2023-H1",
+        "2023-H2",
+        "2024-H1",
+        "2024-H2",
+        "2025-H1",
+        "2025-H2",
+        "2026-H1",
     ]
 
 

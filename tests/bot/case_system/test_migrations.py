@@ -17,8 +17,8 @@ from bot.case_system.store.database import (
     session_factory,
     upgrade_database,
 )
-from bot.case_system.store.queries import is_empty
 from bot.case_system.store.models import Base
+from bot.case_system.store.queries import is_empty
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -105,8 +105,7 @@ def test_lock_subjects_migration_keeps_the_locks_in_force(empty_database_url):
 
     _execute(
         empty_database_url,
-        "INSERT INTO verification_locks (subject, attempt_count, updated_at) VALUES ('debtor:1', 2, "
-        f"'{until}')",
+        f"INSERT INTO verification_locks (subject, attempt_count, updated_at) VALUES ('debtor:1', 2, '{until}')",
     )
     downgrade_database(empty_database_url, "0005_notice_sent_on")  # debtor locks have no place there
     assert _rows(empty_database_url, "SELECT case_number, failure_count FROM verification_locks") == [("100001", 3)]

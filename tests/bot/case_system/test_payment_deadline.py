@@ -133,9 +133,7 @@ def test_legal_collection_has_no_date_even_with_a_notice_date():
 
 
 def test_stopped_collection_asks_for_no_date_whatever_else_there_is():
-    result = pay_by_for(
-        notice_sent_on=date(2026, 11, 16), postponed_to=date(2026, 12, 15), collection_stopped=True
-    )
+    result = pay_by_for(notice_sent_on=date(2026, 11, 16), postponed_to=date(2026, 12, 15), collection_stopped=True)
     assert result == PayBy(None, BALANCE, PayByBasis.COLLECTION_STOPPED)
 
 

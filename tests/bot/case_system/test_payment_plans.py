@@ -276,8 +276,10 @@ def test_the_idempotency_key_depends_on_conversation_case_and_terms():
 
 @pytest.mark.parametrize(
     "language, words",
-    [("nb", ["Nedbetalingsavtale", "09.12.2026: 500,00", "kontonummer 12345678903", "KID 0001000037"]),
-     ("en", ["Payment plan", "2026-12-09: NOK", "account number 12345678903", "KID 0001000037"])],
+    [
+        ("nb", ["Nedbetalingsavtale", "09.12.2026: 500,00", "kontonummer 12345678903", "KID 0001000037"]),
+        ("en", ["Payment plan", "2026-12-09: NOK", "account number 12345678903", "KID 0001000037"]),
+    ],
 )
 def test_the_confirmation_sms_carries_schedule_account_and_kid(language, words):
     text = confirmation_sms(

@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.case_system.http.context import CASE_SYSTEM
-from bot.case_system.store.models import AuditEvent, Case, ClaimLineRecord
-from bot.case_system.store.models import OutboundMessage
+from bot.case_system.store.models import Case, ClaimLineRecord, OutboundMessage
 
 WEB = {"channel": "web", "conversation_id": "web:payments-test"}
 TODAY = date(2026, 11, 25)  # conftest's clock
@@ -38,7 +37,9 @@ async def outbox_rows(client) -> list[OutboundMessage]:
 async def test_a_quote_adds_up_to_the_balance_the_case_shows(client, auth, probe):
     case = await get_case(client, auth, "100003")
     before = await probe.counts()
-    response = await client.post(case_url("100003", "/payment-plans/quote"), json={"monthly_amount": "1000.00"}, headers=auth)
+    response = await client.post(
+        case_url("100003", "/payment-plans/quote"), json={"monthly_amount": "1000.00"}, headers=auth
+    )
     assert response.status == 200
     body = await response.json()
     quote = body["quote"]
@@ -53,7 +54,9 @@ async def test_a_quote_adds_up_to_the_balance_the_case_shows(client, auth, probe
 
 
 async def test_a_quote_outside_the_policy_names_the_problem_and_the_nearest_plan(client, auth):
-    response = await client.post(case_url("100003", "/payment-plans/quote"), json={"monthly_amount": "100"}, headers=auth)
+    response = await client.post(
+        case_url("100003", "/payment-plans/quote"), json={"monthly_amount": "100"}, headers=auth
+    )
     quote = (await response.json())["quote"]
     # 100 kr a month is below the 300 kr minimum, and would take more than 24 months.
     assert quote["acceptable"] is False and quote["problems"] == ["installment_below_minimum", "too_many_months"]
@@ -89,7 +92,9 @@ async def test_an_accepted_plan_is_created_once_with_an_sms_confirmation(client,
     assert listed["payment_plans"][0]["installments"] == plan["installments"]
     case = await get_case(client, auth, "100003")
     assert case["open_payment_plan"]["id"] == plan["id"]
-    assert sum(Decimal(item["amount"]) for item in plan["installments"]) == Decimal(case["balance"]) + Decimal(plan["fee"])
+    assert sum(Decimal(item["amount"]) for item in plan["installments"]) == Decimal(case["balance"]) + Decimal(
+        plan["fee"]
+    )
 
     (message,) = await outbox_rows(client)
     assert message.to_phone == "+4798765432" and message.status.value == "pending"
@@ -183,7 +188,9 @@ async def test_no_plan_for_a_closed_or_unknown_case(client, auth, probe, case_nu
 
 
 async def test_no_plan_or_postponement_for_a_disputed_case(client, auth, probe):
-    assert (await client.post(case_url("100002", "/disputes"), json={"reason": "aldri medlem", **WEB}, headers=auth)).status == 201
+    assert (
+        await client.post(case_url("100002", "/disputes"), json={"reason": "aldri medlem", **WEB}, headers=auth)
+    ).status == 201
     before = await probe.counts()
     for tail, body in (
         ("/payment-plans", {"monthly_amount": "300", "accepted": True, **WEB}),
@@ -206,7 +213,9 @@ async def test_one_postponement_per_case_within_the_limit(client, auth, probe):
     assert granted["new_due_date"] == "2026-12-07" and granted["status"] == "granted"
     assert (await client.post(case_url("100001", "/postponements"), json=body, headers=auth)).status == 200
     before = await probe.counts()
-    second = await client.post(case_url("100001", "/postponements"), json={**body, "new_due_date": "2026-12-02"}, headers=auth)
+    second = await client.post(
+        case_url("100001", "/postponements"), json={**body, "new_due_date": "2026-12-02"}, headers=auth
+    )
     assert second.status == 409
     assert (await second.json())["error"]["code"] == "postponement_already_postponed"
     assert await probe.counts() == before
@@ -214,7 +223,9 @@ async def test_one_postponement_per_case_within_the_limit(client, auth, probe):
 
 async def test_a_postponement_beyond_the_limit_names_the_latest_date_and_writes_nothing(client, auth, probe):
     before = await probe.counts()
-    response = await client.post(case_url("100001", "/postponements"), json={"new_due_date": "2027-01-15", **WEB}, headers=auth)
+    response = await client.post(
+        case_url("100001", "/postponements"), json={"new_due_date": "2027-01-15", **WEB}, headers=auth
+    )
     assert response.status == 409
     error = (await response.json())["error"]
     assert error["code"] == "postponement_too_long" and error["latest_date"] == "2026-12-09" and error["max_days"] == 14
@@ -265,7 +276,12 @@ async def test_a_plan_makes_its_next_installment_the_date_to_pay_by(client, auth
     plan = await (await client.post(case_url("100003", "/payment-plans"), json=request, headers=auth)).json()
     case = await get_case(client, auth, "100003")
     first = plan["installments"][0]
-    assert case["pay_by"] == {"date": first["due_date"], "amount": first["amount"], "basis": "payment_plan", "passed": False}
+    assert case["pay_by"] == {
+        "date": first["due_date"],
+        "amount": first["amount"],
+        "basis": "payment_plan",
+        "passed": False,
+    }
 
 
 async def test_a_postponement_replaces_the_letters_deadline(client, auth):
@@ -283,7 +299,9 @@ async def test_a_postponement_replaces_the_letters_deadline(client, auth):
 
 
 async def test_a_dispute_leaves_no_date_to_pay_by(client, auth):
-    assert (await client.post(case_url("100002", "/disputes"), json={"reason": "aldri medlem", **WEB}, headers=auth)).status == 201
+    assert (
+        await client.post(case_url("100002", "/disputes"), json={"reason": "aldri medlem", **WEB}, headers=auth)
+    ).status == 201
     case = await get_case(client, auth, "100002")
     assert case["pay_by"] == {"date": None, "amount": case["balance"], "basis": "collection_stopped", "passed": False}
 
@@ -309,7 +327,11 @@ async def test_a_fee_above_its_cap_is_flagged_and_sent_for_review(client, auth):
         case_id = (await session.execute(sa.select(Case.id).where(Case.case_number == "100004"))).scalar_one()
         session.add(
             ClaimLineRecord(
-                case_id=case_id, type="collection_notice_fee", amount=Decimal("150.00"), description="Varsel", charged_on=date(2026, 11, 1)
+                case_id=case_id,
+                type="collection_notice_fee",
+                amount=Decimal("150.00"),
+                description="Varsel",
+                charged_on=date(2026, 11, 1),
             )
         )
         await session.commit()
@@ -334,9 +356,14 @@ async def test_every_read_and_write_is_audited_without_personal_data(client, aut
     await client.post(case_url("100003", "/payment-plans"), json={"months": 6, "accepted": True, **WEB}, headers=auth)
     await client.get(case_url("100003", "/payment-plans"), headers=auth)
     await client.post(case_url("100002", "/disputes"), json={"reason": "feil", **WEB}, headers=auth)
-    events = [event for event in await probe.audit_events() if event.action.split(".")[0] in {"payment_plan", "dispute"}]
+    events = [
+        event for event in await probe.audit_events() if event.action.split(".")[0] in {"payment_plan", "dispute"}
+    ]
     assert [event.action for event in events] == [
-        "payment_plan.quote", "payment_plan.create", "payment_plan.list", "dispute.create"
+        "payment_plan.quote",
+        "payment_plan.create",
+        "payment_plan.list",
+        "dispute.create",
     ]
     for event in events:
         text = " ".join(str(value) for value in vars(event).values())

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.case_system.domain import rights_requests as rules
 from bot.case_system.contract.enums import RightsRequestStatus, RightsRequestType
+from bot.case_system.domain import rights_requests as rules
 from bot.case_system.store.models import Debtor
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -92,7 +92,10 @@ def test_what_each_verified_request_does_at_once():
     for kind in (RightsRequestType.ERASURE, RightsRequestType.RESTRICTION, RightsRequestType.RECTIFICATION):
         assert rules.effects_of(kind, verified=True) == rules.Effects()
         assert rules.initial_status(rules.effects_of(kind, verified=True)) is RightsRequestStatus.RECEIVED
-    assert rules.initial_status(rules.effects_of(RightsRequestType.ACCESS, verified=True)) is RightsRequestStatus.IN_PROGRESS
+    assert (
+        rules.initial_status(rules.effects_of(RightsRequestType.ACCESS, verified=True))
+        is RightsRequestStatus.IN_PROGRESS
+    )
 
 
 def test_no_marketing_after_an_objection():

@@ -23,8 +23,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.case_system.domain import verification
 from bot.case_system.contract.fields import timestamp
+from bot.case_system.domain import verification
 
 URL = "/api/v1/verifications"
 MAX_FAILURES = 3  # the default MAX_VERIFICATION_FAILURES

@@ -75,12 +75,19 @@ def clock():
 @pytest.fixture
 def delivery(sessions, fake_twilio, clock):
     settings = load_settings(
-        env={"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE_URL": fake_twilio.base_url},
+        env={
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_API_BASE_URL": fake_twilio.base_url,
+        },
         env_file=Path("/nonexistent"),
     )
     return SmsDelivery(
-        sessions, twilio_client(settings), from_number=FROM,
-        status_callback="https://assistant.example.test/webhooks/twilio_sms/status", clock=clock,
+        sessions,
+        twilio_client(settings),
+        from_number=FROM,
+        status_callback="https://assistant.example.test/webhooks/twilio_sms/status",
+        clock=clock,
     )
 
 
@@ -94,8 +101,9 @@ async def enqueue(sessions, *messages: tuple[str, str]) -> None:
 async def statuses(sessions) -> list[tuple]:
     async with sessions() as session:
         rows = await session.execute(
-            sa.select(OutboundMessage.body, OutboundMessage.status, OutboundMessage.attempts)
-            .order_by(OutboundMessage.id)
+            sa.select(OutboundMessage.body, OutboundMessage.status, OutboundMessage.attempts).order_by(
+                OutboundMessage.id
+            )
         )
         return [(body, status.value, attempts) for body, status, attempts in rows]
 

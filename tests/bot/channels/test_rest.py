@@ -73,14 +73,20 @@ async def post(http, url, body, **kwargs):
 
 async def test_a_message_is_answered_under_its_namespaced_sender(rest) -> None:
     url, http, dialogue = rest
-    status, answer = await post(http, url, {"sender": "tester-1", "message": "hei", "metadata": {"language": "en", "sender_phone": "+4791234567"}})
+    status, answer = await post(
+        http,
+        url,
+        {"sender": "tester-1", "message": "hei", "metadata": {"language": "en", "sender_phone": "+4791234567"}},
+    )
     assert status == 200 and answer == [{"recipient_id": "rest-tester-1", "text": "svar"}]
     (message,) = dialogue.received
     assert message.sender_id == "rest-tester-1" and message.input_channel == "rest"
     assert message.metadata == {"language": "en"}  # the open channel cannot pose as SMS
 
 
-@pytest.mark.parametrize("body", [{"message": "hei"}, {"sender": "", "message": "hei"}, {"sender": "bad sender!", "message": "hei"}])
+@pytest.mark.parametrize(
+    "body", [{"message": "hei"}, {"sender": "", "message": "hei"}, {"sender": "bad sender!", "message": "hei"}]
+)
 async def test_a_sender_is_required(rest, body) -> None:
     url, http, dialogue = rest
     status, answer = await post(http, url, body)
@@ -113,7 +119,12 @@ async def test_a_message_over_the_limit_gets_a_clear_answer_and_never_reaches_th
 @pytest.mark.parametrize("rest", [{"REST_CHANNEL_TOKEN": "rest-token"}], indirect=True)
 async def test_production_can_require_a_token(rest) -> None:
     url, http, dialogue = rest
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer røst"}, {"Authorization": "rest-token"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Bearer røst"},
+        {"Authorization": "rest-token"},
+    ):
         status, answer = await post(http, url, {"sender": "a", "message": "hei"}, headers=headers)
         assert status == 401 and answer["error"] == "unauthorized"
     status, _ = await post(http, url, {"sender": "a", "message": "hei"}, headers={"Authorization": "Bearer rest-token"})

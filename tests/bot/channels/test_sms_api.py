@@ -7,8 +7,16 @@ from __future__ import annotations
 import secrets
 
 from tests.bot.case_system.conftest import (  # noqa: F401  (fixtures)
-    auth, client, clock, database_url, empty_client, migrated_postgres_url, migrated_sqlite_template,
-    postgres_available, probe, settings,
+    auth,
+    client,
+    clock,
+    database_url,
+    empty_client,
+    migrated_postgres_url,
+    migrated_sqlite_template,
+    postgres_available,
+    probe,
+    settings,
 )
 
 
@@ -24,17 +32,29 @@ async def inbound(client, auth, **fields):
 
 async def test_a_retried_message_is_a_duplicate(client, auth):
     message_sid = sid()
-    assert (await inbound(client, auth, message_sid=message_sid))[1] == {"duplicate": False, "consent": None, "opted_out": False}
+    assert (await inbound(client, auth, message_sid=message_sid))[1] == {
+        "duplicate": False,
+        "consent": None,
+        "opted_out": False,
+    }
     assert (await inbound(client, auth, message_sid=message_sid))[1]["duplicate"] is True
 
 
 async def test_stopp_opts_out_start_opts_in_and_the_outbox_suppresses_meanwhile(client, auth):
     status, answer = await inbound(client, auth, body="STOPP", from_phone="91234567")  # national form accepted
     assert status == 200 and answer == {"duplicate": False, "consent": "opt_out", "opted_out": True}
-    queued = await client.post("/api/v1/sms/outbox", json={"to_phone": "+4791234567", "body": "Hei", "purpose": "reminder"}, headers=auth)
+    queued = await client.post(
+        "/api/v1/sms/outbox", json={"to_phone": "+4791234567", "body": "Hei", "purpose": "reminder"}, headers=auth
+    )
     assert queued.status == 201 and (await queued.json())["status"] == "suppressed"
-    assert (await inbound(client, auth, body="start"))[1] == {"duplicate": False, "consent": "opt_in", "opted_out": False}
-    queued = await client.post("/api/v1/sms/outbox", json={"to_phone": "+4791234567", "body": "Hei", "purpose": "reminder"}, headers=auth)
+    assert (await inbound(client, auth, body="start"))[1] == {
+        "duplicate": False,
+        "consent": "opt_in",
+        "opted_out": False,
+    }
+    queued = await client.post(
+        "/api/v1/sms/outbox", json={"to_phone": "+4791234567", "body": "Hei", "purpose": "reminder"}, headers=auth
+    )
     assert (await queued.json())["status"] == "pending"
 
 
@@ -62,5 +82,7 @@ async def test_the_routes_need_the_bearer_key(client):
 
 
 async def test_twilios_opt_out_type_counts_whatever_the_words(client, auth):
-    status, answer = await inbound(client, auth, body="Nei takk, ikke mer", opt_out_type="STOP", from_phone="+4741000005")
+    status, answer = await inbound(
+        client, auth, body="Nei takk, ikke mer", opt_out_type="STOP", from_phone="+4741000005"
+    )
     assert answer == {"duplicate": False, "consent": "opt_out", "opted_out": True}

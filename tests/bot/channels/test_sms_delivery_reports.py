@@ -10,8 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from actions.case_system_client import Caller
-from bot.case_system.store import database as db
 from bot.case_system.contract.enums import OutboundStatus
+from bot.case_system.store import database as db
 from bot.case_system.store.models import OutboundMessage
 from bot.channels import twilio_sms
 from bot.channels.twilio_sms import TwilioSmsInput
@@ -27,7 +27,9 @@ async def record_send(settings, outbox_id: int, sid: str) -> None:
     try:
         async with db.session_factory(engine)() as session:
             await session.execute(
-                sa.update(OutboundMessage).where(OutboundMessage.id == outbox_id).values(provider_id=sid, status=OutboundStatus.SENT)
+                sa.update(OutboundMessage)
+                .where(OutboundMessage.id == outbox_id)
+                .values(provider_id=sid, status=OutboundStatus.SENT)
             )
             await session.commit()
     finally:
@@ -46,7 +48,9 @@ async def stored(settings, outbox_id: int) -> tuple:
 
 async def test_an_early_failure_report_is_recorded_once_the_send_is(settings, client, monkeypatch) -> None:
     monkeypatch.setattr(twilio_sms, "STATUS_RETRY_SECONDS", (0.05, 0.1, 0.2))
-    channel = TwilioSmsInput(load_settings(env={"CONVERSATION_ID_KEY": "k" * 32}, env_file=Path("/nonexistent")), client)
+    channel = TwilioSmsInput(
+        load_settings(env={"CONVERSATION_ID_KEY": "k" * 32}, env_file=Path("/nonexistent")), client
+    )
     queued = await client.enqueue_sms(to_phone="+4791234567", body="Hei", purpose="conversation_reply", caller=CALLER)
     sid = "SM" + secrets.token_hex(16)
 
@@ -58,9 +62,15 @@ async def test_an_early_failure_report_is_recorded_once_the_send_is(settings, cl
     assert await stored(settings, queued["id"]) == (OutboundStatus.FAILED, "30003")
 
 
-async def test_a_report_for_a_message_that_never_appears_is_given_up_with_a_log_line(client, monkeypatch, caplog) -> None:
+async def test_a_report_for_a_message_that_never_appears_is_given_up_with_a_log_line(
+    client, monkeypatch, caplog
+) -> None:
     monkeypatch.setattr(twilio_sms, "STATUS_RETRY_SECONDS", (0.01, 0.01))
-    channel = TwilioSmsInput(load_settings(env={"CONVERSATION_ID_KEY": "k" * 32}, env_file=Path("/nonexistent")), client)
-    await channel._delivery_report({"provider_id": "SM" + secrets.token_hex(16), "status": "failed", "error_code": None})
+    channel = TwilioSmsInput(
+        load_settings(env={"CONVERSATION_ID_KEY": "k" * 32}, env_file=Path("/nonexistent")), client
+    )
+    await channel._delivery_report(
+        {"provider_id": "SM" + secrets.token_hex(16), "status": "failed", "error_code": None}
+    )
     await asyncio.gather(*channel._tasks)
     assert "no message with that id" in caplog.text

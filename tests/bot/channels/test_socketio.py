@@ -33,7 +33,9 @@ from tests.sanic_server import serving
 
 DOMAIN = Domain.load(str(REPO_ROOT / "domain"))
 NOTICE = "Du snakker med en digital assistent."
-BUSY = "Du skriver raskere enn jeg rekker å svare. Vent på svaret mitt, og send det jeg eventuelt gikk glipp av etterpå."
+BUSY = (
+    "Du skriver raskere enn jeg rekker å svare. Vent på svaret mitt, og send det jeg eventuelt gikk glipp av etterpå."
+)
 MAX_MESSAGE_CHARACTERS = 2000  # bot/channels/limits.py, the same on every channel
 MAX_WAITING_MESSAGES = 5  # per conversation, behind the one being answered
 WAIT_SECONDS = 20  # for answers that come at once; a dropped message makes the test fail here
@@ -177,7 +179,7 @@ async def test_the_conversation_takes_messages_again_once_its_backlog_is_answere
         for round_ in range(3):
             for number in range(MAX_WAITING_MESSAGES + 1):
                 await page.client.emit("user_uttered", {"message": f"runde {round_} melding {number}"})
-            await page.until(lambda: len(page.said) == 1 + (round_ + 1) * (MAX_WAITING_MESSAGES + 1))
+            await page.until(lambda round_=round_: len(page.said) == 1 + (round_ + 1) * (MAX_WAITING_MESSAGES + 1))
     finally:
         await page.close()
     assert BUSY not in page.said

@@ -6,13 +6,18 @@ from __future__ import annotations
 import pytest
 
 from bot.channels.common import Reply
-from bot.channels.conversation_ids import rest_conversation_id, sms_conversation_id, voice_conversation_id, web_conversation_id
+from bot.channels.conversation_ids import (
+    rest_conversation_id,
+    sms_conversation_id,
+    voice_conversation_id,
+    web_conversation_id,
+)
 from bot.channels.gsm7 import is_gsm7, to_gsm7
 from bot.channels.twilio_sms import compose_sms
 
 
 def test_norwegian_money_quotes_dashes_and_emoji_become_gsm7():
-    text = "Du skylder nå 2\u00a0450,00\u202fkr \u2013 «betal» \u201cnå\u201d \U0001F600 æøå ÆØÅ"
+    text = "Du skylder nå 2\u00a0450,00\u202fkr \u2013 «betal» \u201cnå\u201d \U0001f600 æøå ÆØÅ"
     safe = to_gsm7(text)
     assert safe == 'Du skylder nå 2 450,00 kr - "betal" "nå"  æøå ÆØÅ'
     assert is_gsm7(safe) and not is_gsm7(text)
@@ -21,8 +26,10 @@ def test_norwegian_money_quotes_dashes_and_emoji_become_gsm7():
 def test_a_turn_is_one_sms_with_numbered_choices():
     replies = [
         Reply(text="Takk, nå har jeg bekreftet hvem du er."),
-        Reply(text="Vil du at jeg setter deg over?", buttons=[{"title": "Ja, takk", "payload": "/affirm"},
-                                                             {"title": "Nei takk", "payload": "/deny"}]),
+        Reply(
+            text="Vil du at jeg setter deg over?",
+            buttons=[{"title": "Ja, takk", "payload": "/affirm"}, {"title": "Nei takk", "payload": "/deny"}],
+        ),
     ]
     assert compose_sms(replies) == [
         "Takk, nå har jeg bekreftet hvem du er.\n\nVil du at jeg setter deg over?\n\n1) Ja, takk  2) Nei takk"
@@ -62,9 +69,15 @@ def test_a_turns_replies_are_read_back_from_the_tracker_including_a_new_sessions
     from bot.channels.common import turn_replies
 
     events = [
-        ActionExecuted("action_session_start"), BotUttered("notice"), SessionStarted(), SlotSet("language", "nb"),
-        ActionExecuted("action_listen"), UserUttered("hei", message_id="t1"), BotUttered("greeting"),
-        ActionExecuted("action_listen"), UserUttered("hva skylder jeg", message_id="t2"),
+        ActionExecuted("action_session_start"),
+        BotUttered("notice"),
+        SessionStarted(),
+        SlotSet("language", "nb"),
+        ActionExecuted("action_listen"),
+        UserUttered("hei", message_id="t1"),
+        BotUttered("greeting"),
+        ActionExecuted("action_listen"),
+        UserUttered("hva skylder jeg", message_id="t2"),
         BotUttered("case number?", data={"buttons": [{"title": "Ja", "payload": "/affirm"}]}),
     ]
     tracker = DialogueStateTracker.from_events("voice-x", events)
@@ -83,7 +96,9 @@ def test_a_digit_chooses_a_button_of_the_last_turn_only():
     from bot.channels.common import choice_payload
 
     buttons = [{"title": "Ja, takk", "payload": "/affirm"}, {"title": "Nei takk", "payload": "/deny"}]
-    tracker = DialogueStateTracker.from_events("sms-x", [UserUttered("hei"), BotUttered("Vil du?", data={"buttons": buttons})])
+    tracker = DialogueStateTracker.from_events(
+        "sms-x", [UserUttered("hei"), BotUttered("Vil du?", data={"buttons": buttons})]
+    )
     assert choice_payload(tracker, "2") == "/deny"
     assert choice_payload(tracker, " 1) ") == "/affirm"
     assert choice_payload(tracker, "3") is None

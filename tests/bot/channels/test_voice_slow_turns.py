@@ -78,8 +78,11 @@ async def test_a_slow_turn_says_one_moment_and_is_answered_when_ready(channel):
 async def test_another_replica_answers_the_poll_from_the_tracker(channel):
     tracker = DialogueStateTracker.from_events(
         CALL,
-        [UserUttered("hva skylder jeg", message_id="turn1"), BotUttered("Du skylder 2 847,16 kr."),
-         ActionExecuted("action_listen")],
+        [
+            UserUttered("hva skylder jeg", message_id="turn1"),
+            BotUttered("Du skylder 2 847,16 kr."),
+            ActionExecuted("action_listen"),
+        ],
     )
     answer = parse(await channel._poll(FakeAgent(full=tracker), CALL, "turn1", 3))
     assert answer.find("Gather/Say").text == "Du skylder 2 847,16 kr."

@@ -6,7 +6,6 @@ Relative dates resolve against Wednesday 25 November 2026 (`reference_today` is 
 from datetime import date
 
 import pytest
-
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -77,9 +76,7 @@ def test_a_pipeline_with_the_component_validates_and_runs_without_training(tmp_p
         "- name: WhitespaceTokenizer\n"
         "- name: bot.nlu.entity_extractor.NorwegianEntityExtractor\n"
     )
-    model = Recipe.recipe_for_name("default.v1").graph_config_for_recipe(
-        config, {}, training_type=TrainingType.NLU
-    )
+    model = Recipe.recipe_for_name("default.v1").graph_config_for_recipe(config, {}, training_type=TrainingType.NLU)
     rasa.engine.validation.validate(model)
     runner = DaskGraphRunner.create(
         model.predict_schema, LocalModelStorage(tmp_path), ExecutionContext(model.predict_schema, "m")

@@ -18,23 +18,44 @@ from bot.nlu.intent_classifier import EnsembleIntentClassifier
 EXAMPLES = {
     "greet": ["hei", "hallo", "god morgen", "hello there", "heisann", "good evening"],
     "ask_balance": [
-        "hvor mye skylder jeg", "kor mykje skuldar eg", "what do I owe", "hva er saldoen",
-        "how much is left to pay", "hvor mye er igjen",
+        "hvor mye skylder jeg",
+        "kor mykje skuldar eg",
+        "what do I owe",
+        "hva er saldoen",
+        "how much is left to pay",
+        "hvor mye er igjen",
     ],
     "request_human": [
-        "kan jeg snakke med et menneske", "saksbehandler takk", "I want a person", "ring meg",
-        "put me through to an agent", "eg vil snakke med ein person",
+        "kan jeg snakke med et menneske",
+        "saksbehandler takk",
+        "I want a person",
+        "ring meg",
+        "put me through to an agent",
+        "eg vil snakke med ein person",
     ],
     "privacy/retention": [
-        "hvor lenge lagrer dere opplysningene", "how long do you keep my data", "kor lenge blir data lagra",
-        "when do you delete my information", "lagringstid for personopplysninger", "how long is my data stored",
+        "hvor lenge lagrer dere opplysningene",
+        "how long do you keep my data",
+        "kor lenge blir data lagra",
+        "when do you delete my information",
+        "lagringstid for personopplysninger",
+        "how long is my data stored",
     ],
     "privacy/sharing": [
-        "hvem deler dere opplysningene med", "who do you share my data with", "får kreditor se dataene mine",
-        "do you give my data to others", "kven får opplysningane mine", "is my data passed on to anyone",
+        "hvem deler dere opplysningene med",
+        "who do you share my data with",
+        "får kreditor se dataene mine",
+        "do you give my data to others",
+        "kven får opplysningane mine",
+        "is my data passed on to anyone",
     ],
 }
-QUESTIONS = ["heisann hei", "hvor mye er det jeg skylder dere", "can I talk to a human", "how long will you store my data"]
+QUESTIONS = [
+    "heisann hei",
+    "hvor mye er det jeg skylder dere",
+    "can I talk to a human",
+    "how long will you store my data",
+]
 EXPECTED = ["greet", "ask_balance", "request_human", "privacy"]
 
 
@@ -54,7 +75,9 @@ def trained(tmp_path_factory):
     words = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage, Resource("w"), context)
     chars = CountVectorsFeaturizer.create(
         {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
-        storage, Resource("c"), context,
+        storage,
+        Resource("c"),
+        context,
     )
     e5 = E5SentenceFeaturizer({**E5SentenceFeaturizer.get_default_config(), "scale": 30.0}, "e5")
     data = TrainingData([training_message(label, t) for label, texts in EXAMPLES.items() for t in texts])

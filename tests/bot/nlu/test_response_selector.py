@@ -16,12 +16,14 @@ from bot.nlu.response_selector import LinearResponseSelector
 
 EXAMPLES = {
     "privacy/retention": ["hvor lenge lagrer dere opplysningene", "how long do you keep my data", "lagringstid"],
-    "privacy/dpo_contact": ["hvem er personvernombudet", "who is your data protection officer", "kontakt personvernombud"],
+    "privacy/dpo_contact": [
+        "hvem er personvernombudet",
+        "who is your data protection officer",
+        "kontakt personvernombud",
+    ],
     "privacy/abroad": ["sender dere data til utlandet", "is my data sent abroad", "overføring utenfor EØS"],
 }
-RESPONSES = {
-    f"utter_{key}": [{"text": f"answer about {key.split('/')[1]}"}] for key in EXAMPLES
-}
+RESPONSES = {f"utter_{key}": [{"text": f"answer about {key.split('/')[1]}"}] for key in EXAMPLES}
 
 
 class Pipeline:
@@ -109,7 +111,9 @@ def test_messages_of_other_intents_get_no_topic(trained) -> None:
 
 def test_without_a_trained_model_messages_pass_through(tmp_path) -> None:
     context = ExecutionContext(GraphSchema({}), "test")
-    selector = LinearResponseSelector.load({"retrieval_intent": "privacy"}, LocalModelStorage(tmp_path), Resource("none"), context)
+    selector = LinearResponseSelector.load(
+        {"retrieval_intent": "privacy"}, LocalModelStorage(tmp_path), Resource("none"), context
+    )
     message = Message(data={"text": "hei"})
     selector.process([message])
     assert message.get("response_selector") is None
@@ -117,4 +121,6 @@ def test_without_a_trained_model_messages_pass_through(tmp_path) -> None:
 
 def test_retrieval_intent_is_required(tmp_path) -> None:
     with pytest.raises(ValueError, match="retrieval_intent"):
-        LinearResponseSelector.create({}, LocalModelStorage(tmp_path), Resource("x"), ExecutionContext(GraphSchema({}), "t"))
+        LinearResponseSelector.create(
+            {}, LocalModelStorage(tmp_path), Resource("x"), ExecutionContext(GraphSchema({}), "t")
+        )

@@ -8,7 +8,10 @@ from bot.case_system.http.context import Answer
 
 UNAUTHORIZED = {401: Answer(None, "Missing or wrong bearer token (`unauthorized`).")}
 BAD_BODY = {
-    400: Answer(None, "Body is not a JSON object (`invalid_json`), a field has the wrong type or a header is malformed (`invalid_field`)."),
+    400: Answer(
+        None,
+        "Body is not a JSON object (`invalid_json`), a field has the wrong type or a header is malformed (`invalid_field`).",
+    ),
     413: Answer(None, "Body larger than 64 KiB (`payload_too_large`)."),
     415: Answer(None, "Body not sent as application/json (`unsupported_media_type`)."),
     422: Answer(None, "A field is missing or breaks a rule (`validation_error`; names the field, never the value)."),

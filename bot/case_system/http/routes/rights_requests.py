@@ -59,7 +59,9 @@ async def list_rights_requests(call: Call) -> web.Response:
 async def get_rights_request(call: Call) -> web.Response:
     context = call.audit_context()
     now = call.now()
-    item = await rights_request_service.read_rights_request(call.session, call.path("reference"), now=now, context=context)
+    item = await rights_request_service.read_rights_request(
+        call.session, call.path("reference"), now=now, context=context
+    )
     return call.respond(presenters.rights_request_detail(item, now=now))
 
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.pool import NullPool
 
-from bot.config import load_settings, to_sync_url
 from bot.case_system.store.database import ensure_sqlite_directory
 from bot.case_system.store.models import Base
+from bot.config import load_settings, to_sync_url
 
 config = context.config
 if config.config_file_name is not None:  # the alembic command line with alembic.ini

@@ -92,9 +92,7 @@ def upgrade() -> None:
         sa.Column("charged_on", sa.Date, nullable=False),
         _timestamp("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_claim_lines"),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name="fk_claim_lines_case_id_cases", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_claim_lines_case_id_cases", ondelete="CASCADE"),
         sa.CheckConstraint(
             "type IN ('collection_fee', 'collection_notice_fee', 'reminder_fee')",
             name="ck_claim_lines_fee_lines_only",
@@ -131,9 +129,7 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(100), nullable=True),
         _timestamp("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_payment_plans"),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name="fk_payment_plans_case_id_cases", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_payment_plans_case_id_cases", ondelete="CASCADE"),
         sa.UniqueConstraint("idempotency_key", name="uq_payment_plans_idempotency_key"),
     )
     op.create_index("ix_payment_plans_case_id", "payment_plans", ["case_id"])
@@ -166,9 +162,7 @@ def upgrade() -> None:
         sa.Column("idempotency_key", sa.String(100), nullable=True),
         _timestamp("created_at"),
         sa.PrimaryKeyConstraint("id", name="pk_postponements"),
-        sa.ForeignKeyConstraint(
-            ["case_id"], ["cases.id"], name="fk_postponements_case_id_cases", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_postponements_case_id_cases", ondelete="CASCADE"),
         sa.UniqueConstraint("idempotency_key", name="uq_postponements_idempotency_key"),
     )
     op.create_index("ix_postponements_case_id", "postponements", ["case_id"])

@@ -31,8 +31,14 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
-                "pending", "sent", "failed", "suppressed",
-                name="outbound_status", native_enum=False, create_constraint=True, length=32,
+                "pending",
+                "sent",
+                "failed",
+                "suppressed",
+                name="outbound_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
             ),
             nullable=False,
         ),
