@@ -116,10 +116,12 @@ def limit_blas_threads() -> None:
 
 
 _run_remote_action = RemoteAction.run
-# After the action server failed to answer, further calls for this long end at once instead of
-# each waiting its time limit again (a turn may run several custom actions).
-FAIL_FAST_SECONDS = 10.0
-_action_server_unanswered_until = 0.0
+# After the action server failed to answer, calls for this long get a short time limit instead
+# of the full one: a turn may run several custom actions, and a server that has recovered
+# answers well within it.
+DOUBTFUL_SECONDS = 10.0
+PROBE_SECONDS = 1.0
+_action_server_doubtful_until = 0.0
 
 
 def with_time_limit(seconds: float, agency_phone: str):
@@ -127,18 +129,19 @@ def with_time_limit(seconds: float, agency_phone: str):
     in `seconds` or cannot be reached. A rejection (a form's validation) passes through as it is."""
 
     async def run(self: RemoteAction, output_channel, nlg, tracker, domain) -> List[Event]:
-        global _action_server_unanswered_until
-        if time.monotonic() >= _action_server_unanswered_until:
-            try:
-                return await asyncio.wait_for(_run_remote_action(self, output_channel, nlg, tracker, domain), seconds)
-            except ActionExecutionRejection:
-                raise
-            except (asyncio.TimeoutError, RasaException) as error:
-                _action_server_unanswered_until = time.monotonic() + FAIL_FAST_SECONDS
-                log.warning(
-                    "custom action not run: the action server did not answer",
-                    extra={"fields": {"action": self.name(), "error": type(error).__name__}},
-                )
+        global _action_server_doubtful_until
+        doubtful = time.monotonic() < _action_server_doubtful_until
+        try:
+            limit = min(seconds, PROBE_SECONDS) if doubtful else seconds
+            return await asyncio.wait_for(_run_remote_action(self, output_channel, nlg, tracker, domain), limit)
+        except ActionExecutionRejection:
+            raise
+        except (asyncio.TimeoutError, RasaException) as error:
+            _action_server_doubtful_until = time.monotonic() + DOUBTFUL_SECONDS
+            log.warning(
+                "custom action not run: the action server did not answer",
+                extra={"fields": {"action": self.name(), "error": type(error).__name__}},
+            )
         events: List[Event] = []
         if not _apologised_lately(tracker):
             apology = await nlg.generate(
@@ -154,7 +157,7 @@ def with_time_limit(seconds: float, agency_phone: str):
 
 def _apologised_lately(tracker) -> bool:
     """Whether this turn (or the session start before it) already said the apology."""
-    since = time.time() - FAIL_FAST_SECONDS
+    since = time.time() - DOUBTFUL_SECONDS
     for event in reversed(tracker.events):
         if event.timestamp < since:
             return False

@@ -335,6 +335,7 @@ async def test_returning_resumes_the_assistant_which_says_so_on_the_page(desk_cl
     assert [(call.path.rsplit("/", 1)[-1], call.body, call.query.get("output_channel")) for call in rasa.calls[1:]] == [
         ("events", {"event": "resume"}, None),
         ("execute", {"name": "utter_caseworker_returned"}, "latest"),
+        ("events", {"event": "action", "name": "action_listen"}, None),  # then it listens again
     ]
     # No longer active: the conversation may be handed over again.
     assert (await desk_client.post(f"{API}/handoffs", json=handoff_body(), headers=AUTH)).status == 201
