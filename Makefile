@@ -10,12 +10,13 @@ setup:
 run: setup
 	@.venv/bin/debtbot run
 
+# Two workers: every full-stack test on one (tests/e2e/conftest.py), everything else on the other.
 test: setup lint
-	@.venv/bin/python -m pytest --durations=15
+	@.venv/bin/python -m pytest -n 2 --dist loadgroup --durations=15
 
 # The inner loop: everything but the tests that start the full three-process stack.
 test-fast: setup
-	@.venv/bin/python -m pytest -m "not stack" --durations=10
+	@.venv/bin/python -m pytest -m "not stack" -n 2 --durations=10
 
 # ruff: lint rules and formatting (pyproject.toml), over the whole tree.
 lint: setup

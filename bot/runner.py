@@ -331,9 +331,10 @@ def describe(settings: Settings) -> str:
     )
 
 
-async def run_stack(settings: Settings) -> int:
-    """Starts the stack, keeps it running until SIGINT or SIGTERM, then stops everything."""
-    stack = Stack(settings)
+async def run_stack(settings: Settings, services: Optional[list[Service]] = None) -> int:
+    """Starts the stack (the three processes, or `services`), keeps it running until SIGINT or
+    SIGTERM, then stops everything."""
+    stack = Stack(settings, services)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -157,3 +157,20 @@ def test_the_dialogue_server_takes_its_token_from_the_environment(tmp_path) -> N
     arguments = dialogue.command[dialogue.command.index("run") :]
     assert rasa_arguments(arguments, {"RASA_API_TOKEN": "-8oqfnWgn"}) == [*arguments, "--auth-token=-8oqfnWgn"]
     assert rasa_arguments(arguments, {}) == arguments
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+async def test_a_signal_stops_every_child_and_the_runner_ends_cleanly(tmp_path, stop_signal, capsys) -> None:
+    services = [web_service("backoffice", tmp_path), web_service("actions", tmp_path)]
+    running = asyncio.ensure_future(runner.run_stack(settings_for(tmp_path), services))
+    printed: list[str] = []
+
+    def started() -> bool:
+        printed.append(capsys.readouterr().out)
+        return "healthy after" in printed[-1] or running.done()
+
+    await until(started)
+    assert not running.done(), "".join(printed)
+    os.kill(os.getpid(), stop_signal)  # as Ctrl-C in the terminal, or a service manager, sends it
+    assert await asyncio.wait_for(running, 30) == 0
+    assert all(service.process.returncode is not None for service in services)

@@ -79,3 +79,11 @@ async def running_stack(stack_settings: Settings, stack_root: Path):
         yield stack
     finally:
         await stack.stop()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """With pytest-xdist (`make test` runs two workers), every stack test goes to one worker: the
+    stacks are started once, and the other worker runs the rest of the suite meanwhile."""
+    for item in items:
+        if item.get_closest_marker("stack") is not None:
+            item.add_marker(pytest.mark.xdist_group("stack"))
