@@ -3,7 +3,8 @@
 Prints and writes as JSON: Rasa's NLU parse time over the held-out sentences, and beside it the e5
 embedding alone on this machine; per-turn latency (p50/p95/p99) of the verified balance question,
 sequentially and with several concurrent conversations; throughput; the Twilio webhooks' answer
-times; start-up time until every process is healthy; resident memory of each process.
+times; start-up time until every process is healthy; resident memory of each process; and, in
+demo mode, the caseworker console's latencies (bot/bench_console.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 import aiohttp
 import psutil
 
+from bot import bench_console
 from bot.config import REPO_ROOT, Settings
 from bot.provisioning import setup
 from bot.runner import Stack
@@ -227,6 +229,7 @@ async def measure(settings: Settings, turns: int, concurrency: int, conversation
             wall = time.perf_counter() - started
             sms_ack = await sms_ack_latency(http, settings, conversations * turns)
             voice = await voice_turn_latency(http, settings, conversations * turns)
+            console = await caseworker_console(http, settings)
         concurrent = [sample for run in parallel for sample in run]
         return {
             "machine": {"cpus": psutil.cpu_count(), "python": platform.python_version()},
@@ -244,10 +247,23 @@ async def measure(settings: Settings, turns: int, concurrency: int, conversation
             },
             "sms_webhook_ack": {**summary(sms_ack), "target_p95_ms": 150},
             "voice_webhook_verified_balance": {**summary(voice), "target_p95_ms": 800},
+            "caseworker_console": console,
             "resident_memory_mb": memory_by_process(stack),
         }
     finally:
         await stack.stop()
+
+
+async def caseworker_console(http: aiohttp.ClientSession, settings: Settings) -> dict:
+    if not (settings.demo_mode and settings.caseworker_demo_password):
+        return {"skipped": "needs the demo caseworker (DEMO_MODE with CASEWORKER_DEMO_PASSWORD)"}
+    takeover = await bench_console.takeover_latencies(http, settings)
+    queue = await bench_console.queue_page_latencies(http, settings)
+    return {
+        "reply_to_web_page": {**summary(takeover["reply_to_web_page"]), "target_p95_ms": 500},
+        "debtor_message_to_console": {**summary(takeover["debtor_message_to_console"]), "target_p95_ms": 500},
+        f"queue_page_{bench_console.WAITING_HANDOFFS}_waiting": {**summary(queue), "target_p95_ms": 300},
+    }
 
 
 def main(args: argparse.Namespace) -> int:
