@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any, Optional
 
+import structlog
+
 from bot.redaction import NATIONAL_ID_PATTERN
 
 REMOVED = "[removed]"
@@ -143,8 +145,6 @@ def to_log_record(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dic
 
 def configure_structlog(log_level: Optional[int] = None) -> None:
     """Rasa's structlog events, rendered by the stdlib handler above after `drop_content`."""
-    import structlog
-
     level = log_level if isinstance(log_level, int) else logging.getLogger().getEffectiveLevel()
     structlog.configure(
         processors=[
@@ -165,7 +165,7 @@ def configure_structlog(log_level: Optional[int] = None) -> None:
 def configure_rasa_logging() -> None:
     """Makes `rasa` (run in this process) log through this module: Rasa sets up its own logging
     and structlog when its command starts, so the function it calls for that is replaced."""
-    import rasa.__main__
+    import rasa.__main__  # here, not at the top: the backoffice and action server never load Rasa
 
     def configure(log_level: Optional[int] = None) -> None:
         # Rasa has put LOG_LEVEL (or its --debug/--verbose level) into the environment by now.

@@ -16,17 +16,15 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from rasa.core.channels.channel import UserMessage
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
 from actions.case_system_client import CaseSystemClient
 from bot.case_system.http.app import create_app
 from bot.channels.twilio_sms import TwilioSmsInput
-from bot.config import REPO_ROOT, Settings, load_settings, to_sync_url
+from bot.config import Settings, load_settings, to_sync_url
 from bot.provisioning import prepare_case_system
 from tests.bot.case_system.conftest import create_postgres_database, drop_postgres_database, postgres_unreachable_reason
+from tests.bot.channels.agent_stand_in import Agent
 from tests.e2e.conftest import free_port
 
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
@@ -120,19 +118,6 @@ class CaseSystem:
 
     def opted_out(self) -> list[str]:
         return [phone for (phone,) in self.rows("SELECT phone FROM sms_opt_outs")]
-
-
-class Agent:
-    """What the channel uses of Rasa's agent: the real domain's responses and a tracker store."""
-
-    domain = Domain.load(str(REPO_ROOT / "domain"))
-
-    def __init__(self) -> None:
-        self.nlg = TemplatedNaturalLanguageGenerator(self.domain.responses)
-        self.tracker_store = InMemoryTrackerStore(self.domain)
-
-    def is_ready(self) -> bool:
-        return True
 
 
 class Dialogue:

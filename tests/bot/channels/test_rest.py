@@ -10,28 +10,16 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 from sanic import Sanic
 
 from bot.channels.limits import MAX_MESSAGE_CHARACTERS
 from bot.channels.rest import NamespacedRestInput
-from bot.config import REPO_ROOT, load_settings
+from bot.config import load_settings
 from bot.logs import JsonFormatter
+from tests.bot.channels.agent_stand_in import Agent
 from tests.sanic_server import serving
 
 MESSAGE = "saksnummer 100001, fødselsnummer 14838540024"
-DOMAIN = Domain.load(str(REPO_ROOT / "domain"))
-
-
-class Agent:
-    """What the channel uses of Rasa's agent: the real domain's responses and a tracker store."""
-
-    def __init__(self) -> None:
-        self.domain = DOMAIN
-        self.nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
-        self.tracker_store = InMemoryTrackerStore(DOMAIN)
 
 
 class Dialogue:

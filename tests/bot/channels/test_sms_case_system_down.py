@@ -11,28 +11,14 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 
 from actions.case_system_client import CaseSystemClient
 from bot.channels.twilio_sms import TwilioSmsInput
-from bot.config import REPO_ROOT, load_settings
+from bot.config import load_settings
+from tests.bot.channels.agent_stand_in import Agent
 from tests.e2e.conftest import free_port
 
 PHONE = "+4791234567"
-
-
-class Agent:
-    """What the channel uses of Rasa's agent: the real domain's responses and a tracker store."""
-
-    def __init__(self) -> None:
-        self.domain = Domain.load(str(REPO_ROOT / "domain"))
-        self.nlg = TemplatedNaturalLanguageGenerator(self.domain.responses)
-        self.tracker_store = InMemoryTrackerStore(self.domain)
-
-    def is_ready(self) -> bool:
-        return True
 
 
 @pytest.fixture

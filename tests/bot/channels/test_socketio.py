@@ -19,19 +19,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 import socketio
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.core.tracker_store import InMemoryTrackerStore
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from bot.channels.socketio import WebChatInput
-from bot.config import REPO_ROOT, load_settings
+from bot.config import load_settings
 from bot.logs import JsonFormatter
+from tests.bot.channels.agent_stand_in import DOMAIN, Agent
 from tests.sanic_server import serving
 
-DOMAIN = Domain.load(str(REPO_ROOT / "domain"))
 NOTICE = "Du snakker med en digital assistent."
 BUSY = (
     "Du skriver raskere enn jeg rekker å svare. Vent på svaret mitt, og send det jeg eventuelt gikk glipp av etterpå."
@@ -39,15 +36,6 @@ BUSY = (
 MAX_MESSAGE_CHARACTERS = 2000  # bot/channels/limits.py, the same on every channel
 MAX_WAITING_MESSAGES = 5  # per conversation, behind the one being answered
 WAIT_SECONDS = 20  # for answers that come at once; a dropped message makes the test fail here
-
-
-class Agent:
-    """What the channel uses of Rasa's agent: the real domain's responses and a tracker store."""
-
-    def __init__(self) -> None:
-        self.domain = DOMAIN
-        self.nlg = TemplatedNaturalLanguageGenerator(DOMAIN.responses)
-        self.tracker_store = InMemoryTrackerStore(DOMAIN)
 
 
 class Dialogue:
