@@ -39,6 +39,17 @@ def next_bank_day(day: date) -> date:
     return day
 
 
+def payment_due_date(due_date: date) -> date:
+    """The last day a payment falling due on `due_date` is in time: the due date itself, or the
+    next bank day when it falls on a weekend, public holiday or a day banks are closed.
+
+    Gjeldsbrevloven § 5 lets a debtor pay on the next working day when the due date is not one
+    (the rule the project applies, issue 20); late-payment interest therefore runs from the day
+    after this date, and fee rules counting "14 days after the due date" count from it too.
+    """
+    return next_bank_day(due_date)
+
+
 def add_bank_days(day: date, count: int) -> date:
     """The date `count` bank days after `day` (before it when negative); `day` when count is 0.
 

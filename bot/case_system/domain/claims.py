@@ -10,8 +10,13 @@ when the debtor has not. This order is therefore the creditor's choice, applied 
 carries no instruction from the debtor; a payment the debtor earmarked needs handling by a person.
 
 Interest accrues on the outstanding principal only (not on fees) from the day after the due date
-up to and including `as_of`; a payment that reaches the principal lowers the base from the day
-after the payment.
+up to and including `as_of`; a due date on a weekend or public holiday first moves to the next bank
+day, on which payment is still in time (bank_days.payment_due_date, gjeldsbrevloven § 5). A
+payment that reaches the principal lowers the base from the day after the payment.
+
+Rounding: interest is rounded to øre (half up) once per principal level, when the stretch at that
+level is closed by a payment or by `as_of` (interest.late_payment_interest); every other amount is
+already in øre, so the lines, payments and balance reconcile to the øre.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from decimal import Decimal
 from typing import Iterable, Sequence
 
 from bot.case_system.contract.enums import FEE_TYPES, LineType
+from bot.case_system.domain.bank_days import payment_due_date
 from bot.case_system.domain.interest import RateTable, day_after, late_payment_interest, to_ore
 
 ZERO = Decimal("0.00")
@@ -122,7 +128,7 @@ def claim_statement(
     allocations: list[PaymentAllocation] = []
 
     outstanding_principal = principal
-    accrual_start = day_after(due_date)  # first day of the open interest stretch
+    accrual_start = day_after(payment_due_date(due_date))  # first day of the open interest stretch
     interest_closed = ZERO  # interest on stretches already turned into lines
     costs_paid = ZERO
     interest_paid = ZERO

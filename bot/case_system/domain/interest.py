@@ -3,23 +3,30 @@
 The rate is fixed per half-year (forsinkelsesrenteloven § 3); the sourced rates live in
 `data/late_payment_interest.yml`. Interest is simple, not compound, and daily:
 
-    principal × rate / 100 × days / 365      for each half-year the claim is overdue in
+    principal × rate / 100 × days / days in that calendar year      for each rate period
 
-Day count: actual days over a fixed 365-day year, also in leap years. The Act sets an annual rate
-and prescribes no day count; actual/365 is the convention Norwegian late-interest calculators use
-("Utestående beløp x årsrente x antall dager forsinket / 365").
+Day count: the rate is an annual rate per calendar year, so a day is 1/365 of it in a common year
+and 1/366 in a leap year (Justis- og beredskapsdepartementet, Lovavdelingen, "Spørsmål om tolking
+av forsinkelsesrenteloven – antall rentedager", letter of 26 June 2006: "årlig rente" in § 3 means
+a calendar year of 365 days, or 366 in a leap year,
+https://www.regjeringen.no/no/dokumenter/-3-sporsmal-om-tolking-av-forsinkelsesrenteloven-antall-rentedager/id3013649/).
+Rate periods are half-years, so a stretch crossing New Year is always split at 31 December and
+each part uses its own year's length: 10 000 kr at 12 % over all of 2028 is 1 200.00 exactly.
 
 Days: interest runs from the due date (forsinkelsesrenteloven § 2: "Renten løper fra
 forfallsdag"), which means the first day of interest is the day after the due date and a payment
 made on day N after the due date carries N days of interest. Both ends of a period are inclusive.
+A due date that is not a bank day moves first (claims.py, bank_days.payment_due_date).
 
-Rounding: nothing is rounded until the total, which is rounded to øre with ROUND_HALF_UP. Each
-period's amount is rounded the same way for display, except the last period, which shows the total
-minus the other displayed amounts, so the displayed periods always add up to the total exactly.
+Rounding: exact Decimal arithmetic per period; only the total of one call is rounded, to øre with
+ROUND_HALF_UP (`to_ore`). Each period's amount is rounded the same way for display, except the
+last period, which shows the total minus the other displayed amounts, so the displayed periods
+always add up to the total exactly. A claim statement rounds once per principal level (claims.py).
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,8 +42,12 @@ from bot.case_system.domain import DATA_DIR
 DEFAULT_PATH = DATA_DIR / "late_payment_interest.yml"
 
 ORE = Decimal("0.01")
-DAYS_PER_YEAR = Decimal(365)
 _PERIOD_LABEL = re.compile(r"^(\d{4})-H([12])$")
+
+
+def days_in_year(year: int) -> Decimal:
+    """365, or 366 in a leap year: the length of the calendar year a day of interest belongs to."""
+    return Decimal(366 if calendar.isleap(year) else 365)
 
 
 def to_ore(amount: Decimal) -> Decimal:
@@ -253,7 +264,9 @@ def late_payment_interest(principal: Decimal, first_day: date, last_day: date, t
     exact = []
     for period in rate_periods:
         days = (period.end - period.start).days + 1
-        exact.append((period, days, principal * period.rate_percent / 100 * days / DAYS_PER_YEAR))
+        # A rate period never crosses New Year (periods are half-years), so it has one year length.
+        year_length = days_in_year(period.start.year)
+        exact.append((period, days, principal * period.rate_percent / 100 * days / year_length))
     total = to_ore(sum((amount for _, _, amount in exact), Decimal(0)))
 
     shown: list[InterestPeriodAmount] = []

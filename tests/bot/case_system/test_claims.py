@@ -37,10 +37,13 @@ def interest_lines(statement):
 
 
 def test_reconciles_to_the_ore_without_payments():
-    """Principal 10 000.00 due 31 May 2025, reminder fee 35.00, statement as of 31 July 2025.
+    """Principal 10 000.00 due Saturday 31 May 2025, reminder fee 35.00, statement as of 31 July.
 
-    Interest (see test_interest's worked example): June 102.74 at 12.50 %, July 104.04 at
-    12.25 %, together 206.78. Claimed: 10 000.00 + 35.00 + 206.78 = 10 241.78; nothing paid.
+    Payment on Monday 2 June is in time (gjeldsbrevloven § 5), so interest runs from 3 June:
+    June, 28 days at 12.50 %: 10 000 × 0.125 × 28 / 365 = 95.8904… → 95.89;
+    July, 31 days at 12.25 %: 10 000 × 0.1225 × 31 / 365 = 104.0410…;
+    total rounded once 199.9315… → 199.93, so July shows 199.93 − 95.89 = 104.04.
+    Claimed: 10 000.00 + 35.00 + 199.93 = 10 234.93; nothing paid.
     """
     statement = claim_statement(
         principal=D("10000.00"),
@@ -53,12 +56,12 @@ def test_reconciles_to_the_ore_without_payments():
     )
     assert statement.lines[0] == ClaimLine(LineType.PRINCIPAL, D("10000.00"), "Faktura 4711")
     assert interest_lines(statement) == [
-        (date(2025, 6, 1), date(2025, 6, 30), D("12.50"), D("102.74")),
+        (date(2025, 6, 3), date(2025, 6, 30), D("12.50"), D("95.89")),
         (date(2025, 7, 1), date(2025, 7, 31), D("12.25"), D("104.04")),
     ]
-    assert statement.total_claimed == D("10241.78")
+    assert statement.total_claimed == D("10234.93")
     assert statement.total_paid == D("0.00")
-    assert statement.balance == D("10241.78")
+    assert statement.balance == D("10234.93")
     assert statement.overpaid == D("0.00")
     assert statement.provisional_interest is False
 
@@ -68,8 +71,9 @@ def test_payment_that_covers_fees_only_leaves_interest_running_on_the_full_princ
     35.00 (30 June); 70.00 paid on 10 July; statement as of 31 July 2025.
 
     On 10 July the fees due are 70.00, so the whole payment goes to costs and none reaches the
-    principal. Interest therefore runs on 10 000.00 all the way: 102.74 + 104.04 = 206.78.
-    Claimed 10 000.00 + 70.00 + 206.78 = 10 276.78; paid 70.00; balance 10 206.78.
+    principal. Interest therefore runs on 10 000.00 all the way from 3 June (the Saturday due date
+    moves to Monday 2 June): 95.89 + 104.04 = 199.93.
+    Claimed 10 000.00 + 70.00 + 199.93 = 10 269.93; paid 70.00; balance 10 199.93.
     """
     statement = claim_statement(
         principal=D("10000.00"),
@@ -85,21 +89,21 @@ def test_payment_that_covers_fees_only_leaves_interest_running_on_the_full_princ
         D("0.00"),
         D("0.00"),
     )
-    assert [amount for *_, amount in interest_lines(statement)] == [D("102.74"), D("104.04")]
-    assert statement.total_claimed == D("10276.78")
-    assert statement.balance == D("10206.78")
+    assert [amount for *_, amount in interest_lines(statement)] == [D("95.89"), D("104.04")]
+    assert statement.total_claimed == D("10269.93")
+    assert statement.balance == D("10199.93")
 
 
 def test_payment_that_reaches_principal_lowers_the_interest_base_from_the_next_day():
     """Principal 10 000.00 due 31 May 2025; reminder fee 35.00 (16 June); 1 000.00 paid on
     30 June; statement as of 31 July 2025.
 
-    On 30 June: costs 35.00; interest 1–30 June on 10 000.00 at 12.50 %
-    = 10 000 × 0.125 × 30 / 365 = 102.7397… → 102.74; principal gets 1 000 − 35 − 102.74 = 862.26.
-    From 1 July the base is 10 000.00 − 862.26 = 9 137.74:
-    9 137.74 × 0.1225 × 31 / 365 = 34 700.56765 / 365 = 95.0700… → 95.07.
-    Claimed 10 000.00 + 35.00 + 102.74 + 95.07 = 10 232.81; paid 1 000.00; balance 9 232.81,
-    which is the remaining principal 9 137.74 plus the unpaid July interest 95.07.
+    The Saturday due date moves to Monday 2 June. On 30 June: costs 35.00; interest 3–30 June on
+    10 000.00 at 12.50 % = 10 000 × 0.125 × 28 / 365 = 95.8904… → 95.89; principal gets
+    1 000 − 35 − 95.89 = 869.11. From 1 July the base is 10 000.00 − 869.11 = 9 130.89:
+    9 130.89 × 0.1225 × 31 / 365 = 94.9987… → 95.00.
+    Claimed 10 000.00 + 35.00 + 95.89 + 95.00 = 10 225.89; paid 1 000.00; balance 9 225.89,
+    which is the remaining principal 9 130.89 plus the unpaid July interest 95.00.
     """
     statement = claim_statement(
         principal=D("10000.00"),
@@ -112,23 +116,24 @@ def test_payment_that_reaches_principal_lowers_the_interest_base_from_the_next_d
     (allocation,) = statement.allocations
     assert (allocation.to_costs, allocation.to_interest, allocation.to_principal) == (
         D("35.00"),
-        D("102.74"),
-        D("862.26"),
+        D("95.89"),
+        D("869.11"),
     )
     assert interest_lines(statement) == [
-        (date(2025, 6, 1), date(2025, 6, 30), D("12.50"), D("102.74")),
-        (date(2025, 7, 1), date(2025, 7, 31), D("12.25"), D("95.07")),
+        (date(2025, 6, 3), date(2025, 6, 30), D("12.50"), D("95.89")),
+        (date(2025, 7, 1), date(2025, 7, 31), D("12.25"), D("95.00")),
     ]
-    assert "9137.74" in statement.lines[-1].description  # the line says which base it ran on
-    assert statement.total_claimed == D("10232.81")
+    assert "9130.89" in statement.lines[-1].description  # the line says which base it ran on
+    assert statement.total_claimed == D("10225.89")
     assert statement.total_paid == D("1000.00")
-    assert statement.balance == D("9232.81") == D("9137.74") + D("95.07")
+    assert statement.balance == D("9225.89") == D("9130.89") + D("95.00")
 
 
 def test_fee_charged_after_a_payment_is_not_covered_by_it():
     """A 35.00 reminder charged on 16 June is not yet due when 100.00 is paid on 10 June
-    (due date 31 May), so the payment goes to interest (10 days on 1 000.00 at 12.50 %
-    = 1 000 × 0.125 × 10 / 365 = 3.4246… → 3.42) and the rest, 96.58, to principal."""
+    (due Saturday 31 May, in time until Monday 2 June), so the payment goes to interest (3–10 June,
+    8 days on 1 000.00 at 12.50 % = 1 000 × 0.125 × 8 / 365 = 2.7397… → 2.74) and the rest, 97.26,
+    to principal."""
     statement = claim_statement(
         principal=D("1000.00"),
         due_date=date(2025, 5, 31),
@@ -140,8 +145,8 @@ def test_fee_charged_after_a_payment_is_not_covered_by_it():
     (allocation,) = statement.allocations
     assert (allocation.to_costs, allocation.to_interest, allocation.to_principal) == (
         D("0.00"),
-        D("3.42"),
-        D("96.58"),
+        D("2.74"),
+        D("97.26"),
     )
     assert LineType.REMINDER_FEE in [line.type for line in statement.lines]
 
@@ -195,9 +200,9 @@ def test_payment_before_the_due_date_only_reduces_the_principal():
 
 
 def test_interest_in_an_unsourced_half_year_is_flagged_provisional():
-    """Demo case 100001 as of 30 September 2026: 2 450.00 overdue 16 August – 30 September
-    (46 days) in 2026-H2, which has no sourced rate; 2026-H1's 12.00 % is carried:
-    2 450 × 0.12 × 46 / 365 = 13 524 / 365 = 37.0520… → 37.05."""
+    """Demo case 100001 as of 30 September 2026: due Saturday 15 August, in time until Monday
+    17 August, so overdue 18 August – 30 September (44 days) in 2026-H2, which has no sourced
+    rate; 2026-H1's 12.00 % is carried: 2 450 × 0.12 × 44 / 365 = 35.4410… → 35.44."""
     statement = claim_statement(
         principal=D("2450.00"),
         due_date=date(2026, 8, 15),
@@ -207,7 +212,7 @@ def test_interest_in_an_unsourced_half_year_is_flagged_provisional():
         rates=RATES,
     )
     assert interest_lines(statement) == [
-        (date(2026, 8, 16), date(2026, 9, 30), D("12.00"), D("37.05")),
+        (date(2026, 8, 18), date(2026, 9, 30), D("12.00"), D("35.44")),
     ]
     assert statement.lines[-1].provisional is True
     assert statement.provisional_interest is True

@@ -167,10 +167,11 @@ def test_claim_running_into_an_unsourced_half_year_is_provisional(rates):
     assert result.provisional is True
 
 
-def test_leap_year_counts_366_days_over_365(rates):
-    """36 500.00 for all of 2024 (366 days) at 12.50 %: 36 500 × 0.125 × 366 / 365 = 4 575.00."""
+def test_a_leap_year_day_is_one_366th_of_the_annual_rate(rates):
+    """36 500.00 for all of 2024 (366 days) at 12.50 %: 36 500 × 0.125 × 366 / 366 = 4 562.50
+    (Lovavdelingen 2006: a day in a leap year is 1/366 of the annual rate)."""
     result = late_payment_interest(Decimal("36500.00"), date(2024, 1, 1), date(2024, 12, 31), rates)
-    assert result.amount == Decimal("4575.00")
+    assert result.amount == Decimal("4562.50")
     assert [p.days for p in result.periods] == [182, 184]
 
 
