@@ -236,8 +236,9 @@ SUB_INTENTS = [
 FACTS = {
     "purpose": {"nb": [r"kreve inn", r"frivillig betaling"], "en": [r"collect overdue claims", r"voluntary payment"]},
     "legal_basis": {
-        "nb": [r"artikkel 6 b, c, e og f", r"artikkel 9 og 10"],
-        "en": [r"Article 6 b, c, e and f", r"Articles 9 and 10"],
+        # In plain words (issue 20): the claim, the law and a legitimate interest, not article letters.
+        "nb": [r"kreve inn kravet", r"loven krever", r"berettigede interesse", r"GDPR art\. 6\)"],
+        "en": [r"collect the claim", r"the law requires", r"legitimate interest", r"GDPR Art\. 6\)"],
     },
     "data_categories": {
         "nb": [r"fødselsnummer", r"adresse", r"ligningsdata"],
@@ -315,3 +316,31 @@ def test_each_answer_states_the_notices_facts_and_fits_one_sms(sub, language):
     assert len(answer) <= 160, f"{sub}/{language} is {len(answer)} characters"
     assert set(answer) <= GSM_7, f"{sub}/{language} has characters outside GSM-7: {set(answer) - GSM_7}"
     assert URL in answer  # every answer points to the full notice
+
+
+def _response(name: str, language: str) -> str:
+    domain = yaml.safe_load((REPO_ROOT / "domain" / "rights.yml").read_text())
+    variations = domain["responses"][name]
+    return next(v["text"] for v in variations if (language == "en") == bool(v.get("condition")))
+
+
+def test_the_erasure_answer_says_the_accounting_period_as_the_notice_does():
+    # The notice: data needed for invoicing and accounting is kept "i henhold til regnskapsloven –
+    # som i dag betyr 10 år": the agency keeps it under the accounting rules, no law "requires" a chat.
+    assert "regnskapsloven" in NOTICE.read_text()
+    nb, en = _response("utter_rights_erasure", "nb"), _response("utter_rights_erasure", "en")
+    assert "Mens saken er aktiv, må vi" in nb
+    assert "lagrer vi i 10 år etter regnskapsloven" in nb and "Loven krever" not in nb
+    assert "10 years under the Accounting Act" in en and "The law also requires" not in en
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
+def test_sensitive_data_and_security_answers_are_whole_sentences(language):
+    answers = privacy_answers()
+    if language == "nb":
+        assert answers[("sensitive_data", "nb")].startswith("Sensitive opplysninger (f.eks. helse) bruker vi bare")
+        assert "Bare ansatte som trenger det, har tilgang." in answers[("security", "nb")]
+    else:
+        assert answers[("sensitive_data", "en")].startswith("We use sensitive data")
+    assert "artikkel 6 b" not in answers[("legal_basis", language)].lower()
+    assert "article 6 b" not in answers[("legal_basis", language)].lower()
