@@ -45,12 +45,41 @@ def normalise_digits(value: str) -> str:
 # --- national identity numbers (fødselsnummer, D-nummer, synthetic test numbers) ---------------
 
 
+# The first control digit (k1) is chosen so that the weighted sum of the first ten digits leaves a
+# remainder of 0 mod 11. From 1 January 2032 new fødselsnummer and D-numbers may also leave 1, 2
+# or 3 (Skatteetaten, "Nye fødselsnummer og d-nummer fra 2032"), giving more numbers per birth
+# date; the second control digit (k2) is unchanged. Numbers issued before then all leave 0, so
+# accepting 1 to 3 already now only readies us for them.
+K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2, 1)  # the nine digits before k1, then k1 itself
+K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2, 1)  # the ten digits before k2, then k2 itself
+K1_REMAINDERS_BEFORE_2032 = frozenset({0})
+K1_REMAINDERS_FROM_2032 = frozenset({0, 1, 2, 3})
+
+
+def first_control_remainder(digits: str) -> int:
+    """The mod-11 remainder of the weighted sum of an 11-digit number's first ten digits (k1
+    included): 0 under the rule before 2032, 0 to 3 for numbers issued from 2032."""
+    return sum(weight * int(digit) for weight, digit in zip(K1_WEIGHTS, digits[:10])) % 11
+
+
+def has_valid_control_digits(digits: str) -> bool:
+    """Whether the 11 digits carry valid identity-number control digits under either rule: k1's
+    remainder 0 (before 2032) or 1 to 3 (from 2032), and k2's remainder 0 (unchanged)."""
+    if len(digits) != 11 or not _ASCII_DIGITS.fullmatch(digits):
+        return False
+    if first_control_remainder(digits) not in K1_REMAINDERS_FROM_2032:
+        return False
+    return sum(weight * int(digit) for weight, digit in zip(K2_WEIGHTS, digits)) % 11 == 0
+
+
 def validate_national_id(value: str, *, allow_synthetic: bool) -> str:
     """The 11 normalised digits of a valid national identity number, or InvalidIdentifier.
 
-    Accepts fødselsnummer and D-numbers (day + 40). Synthetic test numbers (month + 80) are
-    accepted only when `allow_synthetic` is true (demo mode). H-numbers (month + 40) and
-    FH-numbers are not identity numbers from the population register and are refused.
+    Accepts fødselsnummer and D-numbers (day + 40) with control digits under the rule before 2032
+    or the one from 2032 (`has_valid_control_digits`), and a birth date that exists and is not in
+    the future. Synthetic test numbers (month + 80) are accepted only when `allow_synthetic` is
+    true (demo mode). H-numbers (month + 40) and FH-numbers are not identity numbers from the
+    population register and are refused.
     """
     digits = normalise_digits(value)
     if len(digits) != 11:
@@ -63,10 +92,15 @@ def validate_national_id(value: str, *, allow_synthetic: bool) -> str:
         return digits
     if month_field > 12:
         raise InvalidIdentifier("not a fødselsnummer or D-number")
+    if not has_valid_control_digits(digits):
+        raise InvalidIdentifier("invalid national identity number")
     try:
-        fodselsnummer.validate(digits)
+        # stdnum's own validate knows only the rule before 2032, so only its date logic is used.
+        born = fodselsnummer.get_birth_date(digits)  # handles D-numbers (day - 40)
     except ValidationError as error:
         raise InvalidIdentifier("invalid national identity number") from error
+    if born > date.today():
+        raise InvalidIdentifier("invalid national identity number")
     return digits
 
 
@@ -82,11 +116,10 @@ def _synthetic_birth_date(digits: str) -> date:
     """Validate a synthetic number and return its birth date.
 
     Written here because python-stdnum rejects synthetic numbers (month + 80) as having no valid
-    birth date; the mod-11 control digits are still stdnum's, the century rules mirror stdnum's.
+    birth date; the control digits follow the same rules as real numbers (either k1 rule), the
+    century rules mirror stdnum's.
     """
-    if digits[9] != fodselsnummer.calc_check_digit1(digits[:9]):
-        raise InvalidIdentifier("invalid national identity number")
-    if digits[10] != fodselsnummer.calc_check_digit2(digits[:10]):
+    if not has_valid_control_digits(digits):
         raise InvalidIdentifier("invalid national identity number")
     day = int(digits[0:2])
     if day > _D_NUMBER_DAY_OFFSET:
