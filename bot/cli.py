@@ -25,6 +25,17 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(run_stack(settings))
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """One process of the stack in the foreground, in place of this one (containers, `make cluster`):
+    the same command line `debtbot run` gives it, so signals reach it directly."""
+    from bot.config import load_settings
+    from bot.runner import stack_services
+
+    service = next(s for s in stack_services(load_settings()) if s.name == args.service)
+    os.execv(service.command[0], service.command)
+    return 1  # not reached
+
+
 def _seed(args: argparse.Namespace) -> int:
     from bot.config import load_settings
     from bot.provisioning import prepare_case_system
@@ -147,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup.set_defaults(handler=_setup)
 
     commands.add_parser("run", help="set up, then run all three processes until Ctrl-C").set_defaults(handler=_run)
+    serve = commands.add_parser("serve", help="run one process alone (containers): dialogue, actions or backoffice")
+    serve.add_argument("service", choices=["dialogue", "actions", "backoffice"])
+    serve.set_defaults(handler=_serve)
     commands.add_parser("seed", help="load the demo data into an empty case-system database").set_defaults(
         handler=_seed
     )
@@ -167,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     nlu_eval = commands.add_parser("nlu-eval", help="cross-validate the NLU pipeline and test it on the held-out file")
     nlu_eval.add_argument("--folds", type=int, default=5)
+    nlu_eval.add_argument(
+        "--skip-cv", action="store_true", help="only the trained model on the held-out and messy files (seconds)"
+    )
     nlu_eval.set_defaults(handler=_nlu_eval)
     retention = commands.add_parser("retention", help="anonymise or delete data whose retention period is over")
     retention.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")

@@ -42,6 +42,20 @@ if [ "$(cat .venv/.deps-hash 2>/dev/null)" != "$deps_hash" ]; then
   echo "$deps_hash" >.venv/.deps-hash
 fi
 
+# The tools venv: schemathesis, locust and kubernetes-validate pin libraries that clash with Rasa's,
+# so they live apart (requirements/tools.txt); the tests and make targets call them as programs.
+tools_hash=$(sha256sum requirements/tools.txt | cut -d' ' -f1)
+if [ "$(cat .venv-tools/.deps-hash 2>/dev/null)" != "$tools_hash" ]; then
+  echo "setup: installing the tools venv (log in .venv/tools-install.log)"
+  [ -x .venv-tools/bin/python ] || "$(readlink -f .venv/bin/python)" -m venv .venv-tools
+  if ! .venv-tools/bin/python -m pip install --require-virtualenv -r requirements/tools.txt >.venv/tools-install.log 2>&1; then
+    tail -20 .venv/tools-install.log >&2
+    echo "error: installing the tools venv failed; full log in .venv/tools-install.log" >&2
+    exit 1
+  fi
+  echo "$tools_hash" >.venv-tools/.deps-hash
+fi
+
 # The web chat serves the Socket.IO client from npm (node_modules/, reinstalled when the lock file
 # changes); the browser tests drive Debian's chromium (never a downloaded browser).
 apt_install() {
