@@ -30,6 +30,9 @@ How a number is classified (pinned by tests/bot/nlu/test_entity_extractor.py):
 - Dates: see `bot.nlu.normalisers`; "sist fredag"/"last Friday" (the past) and clock times
   ("kl 12.12") give none. Year-less dates always resolve forward, also after "betalte".
 - Language: every mention of a supported language, unless negated ("ikke engelsk").
+- Spoken forms ("en null null null null en", "fjortende mars nitten åttifem") are first written
+  out by `normalisers.spoken_rewrites` and then follow the rules above; offsets still point at
+  the words as said (tests/bot/nlu/test_spoken_numbers.py).
 """
 
 from __future__ import annotations
@@ -431,6 +434,23 @@ def _prepare(text: str) -> Tuple[str, List[int]]:
     return "".join(pieces), new_origin
 
 
+def _written(text: str) -> Tuple[str, List[int]]:
+    """`text` with spoken numbers and dates written out (`normalisers.spoken_rewrites`), and for
+    each character the index of the original one; a written-out run spans its whole original."""
+    chars: List[str] = []
+    origin: List[int] = []
+    last = 0
+    for start, end, written in nz.spoken_rewrites(text):
+        chars += text[last:start]
+        origin += range(last, start)
+        chars += written
+        origin += [start] * (len(written) - 1) + [end - 1]
+        last = end
+    chars += text[last:]
+    origin += range(last, len(text))
+    return "".join(chars), origin
+
+
 # --- classification ---------------------------------------------------------------------------
 
 
@@ -653,7 +673,9 @@ def extract_entities(text: str, today: date) -> List[Dict[str, Any]]:
     if not text or not text.strip():
         return []
     nlp, matcher = _spacy_pipeline()
-    work, origin = _prepare(text)
+    written, written_origin = _written(text)
+    work, work_origin = _prepare(written)
+    origin = [written_origin[index] for index in work_origin]
     doc = nlp.make_doc(work)
     context = _Context(doc)
     found: List[Tuple[int, int, str, Any]] = []
@@ -666,7 +688,9 @@ def extract_entities(text: str, today: date) -> List[Dict[str, Any]]:
         span = doc[start:end]
         first, last = span.start_char, span.end_char
         original_start, original_end = origin[first], origin[last - 1] + 1
-        result = _classify(label, span, text[original_start:original_end], context, today)
+        # The normalisers read the span as written out ("14.3.1985", not "fjortende mars ...").
+        span_text = written[work_origin[first] : work_origin[last - 1] + 1]
+        result = _classify(label, span, span_text, context, today)
         if result is None:
             continue
         # A closing full stop or comma belongs to the sentence, not to the entity.

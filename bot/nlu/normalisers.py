@@ -23,11 +23,15 @@ Rules a reader should know (each is pinned by a test in tests/bot/nlu/test_norma
   followed by one or two digits it is the decimal separator ("12,50"). Spaces group thousands.
   Foreign currencies, negative amounts and fractions of an øre give ``None``.
 - Months: 1 to 120 (a payment plan longer than ten years is not a plan); years count as 12.
+- Spoken numbers and dates (tests/bot/nlu/test_spoken_numbers.py): three or more digits said one
+  by one in one language are a number; a case-number-sized number in words only when it is the
+  answer or a case word announces it; an ordinal day only next to a month.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -758,3 +762,361 @@ def parse_language(text: str) -> str | None:
         if code and not (index > 0 and words[index - 1] in _NEGATIONS):
             chosen = code
     return chosen
+
+
+# --- spoken numbers and dates ------------------------------------------------------------------
+# Speech recognition (the phone) and some typists write numbers the way they are said: digit by
+# digit ("en null null null null en", "one oh oh one"), in words ("hundre tusen og en") and dates
+# with ordinals and spoken years ("fjortende mars nitten åttifem"). `spoken_rewrites` finds such
+# runs and gives their written form, so that the extractor's ordinary rules classify them.
+# False positives matter more than misses: "en" is also the article, "to" a preposition in English,
+# "andre" means "other". So digit words count only in a run of three or more of one language,
+# number words only when the message is essentially that number or a case word announces it,
+# and ordinals only next to a month.
+
+_DIGIT_WORDS = {
+    "nb": {
+        "null": 0,
+        "en": 1,
+        "ein": 1,
+        "ett": 1,
+        "eitt": 1,
+        "to": 2,
+        "tre": 3,
+        "fire": 4,
+        "fem": 5,
+        "seks": 6,
+        "sju": 7,
+        "syv": 7,
+        "atte": 8,
+        "aatte": 8,
+        "ni": 9,
+    },
+    "en": {
+        "zero": 0,
+        "oh": 0,
+        "o": 0,
+        "one": 1,
+        "two": 2,
+        "three": 3,
+        "four": 4,
+        "five": 5,
+        "six": 6,
+        "seven": 7,
+        "eight": 8,
+        "nine": 9,
+    },
+}
+_MIN_DIGIT_RUN = 3
+_ZERO_LETTERS = frozenset({"oh", "o"})  # English zero, never the first digit ("oh one more thing")
+
+# Ordinals as written, not folded: "åttende" is 8th, "attende" 18th.
+_ORDINAL_UNITS = {
+    **dict.fromkeys(["første", "fyrste", "forste", "first"], 1),
+    **dict.fromkeys(["andre", "second"], 2),
+    **dict.fromkeys(["tredje", "third"], 3),
+    **dict.fromkeys(["fjerde", "fourth"], 4),
+    **dict.fromkeys(["femte", "fifth"], 5),
+    **dict.fromkeys(["sjette", "sixth"], 6),
+    **dict.fromkeys(["sjuende", "syvende", "sjuande", "seventh"], 7),
+    **dict.fromkeys(["åttende", "åttande", "aattende", "eighth"], 8),
+    **dict.fromkeys(["niende", "niande", "ninth"], 9),
+}
+_ORDINALS = {
+    **_ORDINAL_UNITS,
+    **dict.fromkeys(["tiende", "tiande", "tenth"], 10),
+    **dict.fromkeys(["ellevte", "ellevfte", "eleventh"], 11),
+    **dict.fromkeys(["tolvte", "twelfth"], 12),
+    **dict.fromkeys(["trettende", "trettande", "thirteenth"], 13),
+    **dict.fromkeys(["fjortende", "fjortande", "fourteenth"], 14),
+    **dict.fromkeys(["femtende", "femtande", "fifteenth"], 15),
+    **dict.fromkeys(["sekstende", "sekstande", "sixteenth"], 16),
+    **dict.fromkeys(["syttende", "syttande", "seventeenth"], 17),
+    **dict.fromkeys(["attende", "attande", "eighteenth"], 18),
+    **dict.fromkeys(["nittende", "nittande", "nineteenth"], 19),
+    **dict.fromkeys(["tjuende", "tjuande", "tjugande", "tyvende", "twentieth"], 20),
+    **dict.fromkeys(["trettiende", "trettiande", "tredevte", "thirtieth"], 30),
+}
+_ORDINAL_TENS = {"tjue": 20, "tjuge": 20, "tyve": 20, "twenty": 20, "tretti": 30, "tredve": 30, "thirty": 30}
+_DATE_ARTICLES = frozenset({"the", "den"})
+_MONTH_OF = frozenset({"of", "av"})
+# Words that may surround a spoken number in an answer that is "essentially the number".
+_NUMBER_FILLER = frozenset(
+    {
+        *"det er eh ehm hm oh oeh um uh ja yes it is its it's that's thats my mitt min mi mine the nummeret".split(),
+        *"nummer number nr jeg tror i think har have kanskje maybe vel well sa so altsa okay ok".split(),
+        *"sak saka saken saksnr saksnummer saksnummeret saksnummert case ref referanse referansenummer".split(),
+        *"fodt fodd fodselsdato fodselsdatoen born birth date of dob".split(),
+    }
+)
+_CASE_WORDS = frozenset(
+    {"sak", "saka", "saken", "saksnr", "saksnummer", "saksnummeret", "case", "ref", "referanse", "referansenummer"}
+)
+_MIN_SPOKEN_CASE_NUMBER = 100_000  # case numbers have six to eight digits
+_EDGE_PUNCTUATION = "\"'()[]«»“”,.!?;:"
+
+
+@dataclass(frozen=True)
+class _Word:
+    start: int  # character offsets of the word without surrounding punctuation
+    end: int
+    text: str  # lower-cased as written
+    folded: str
+
+
+def _words(text: str) -> list[_Word]:
+    words = []
+    for match in re.finditer(r"\S+", text):
+        raw = match.group()
+        core = raw.strip(_EDGE_PUNCTUATION)
+        if not core:
+            continue
+        start = match.start() + raw.index(core)
+        lowered = core.lower()
+        words.append(_Word(start, start + len(core), lowered, fold(lowered)))
+    return words
+
+
+def _digit(word: _Word) -> tuple[str, int] | None:
+    """(language, digit) of one spoken or written digit."""
+    if re.fullmatch(r"[0-9]", word.text):
+        return "digit", int(word.text)
+    for language, digits in _DIGIT_WORDS.items():
+        if word.folded in digits:
+            return language, digits[word.folded]
+    return None
+
+
+def _ordinal(words: list[_Word], i: int) -> tuple[int, int] | None:
+    """(value, words used) of an ordinal day at `i`: "fjortende", "twenty-first", "tjue første"."""
+    if i >= len(words):
+        return None
+    text = words[i].text
+    if text in _ORDINALS:
+        return _ORDINALS[text], 1
+    if match := re.fullmatch(r"(0?[1-9]|[12][0-9]|3[01])(?:\.|st|nd|rd|th)", text):
+        return int(match.group(1)), 1
+    for tens_word, tens in _ORDINAL_TENS.items():
+        rest = text.removeprefix(tens_word).lstrip("-")
+        if rest != text and rest in _ORDINAL_UNITS:
+            return tens + _ORDINAL_UNITS[rest], 1
+    if text in _ORDINAL_TENS and i + 1 < len(words) and words[i + 1].text in _ORDINAL_UNITS:
+        return _ORDINAL_TENS[text] + _ORDINAL_UNITS[words[i + 1].text], 2
+    return None
+
+
+def _cardinal_day(words: list[_Word], i: int) -> tuple[int, int] | None:
+    """(value, words used) of a day said as a plain number: "14", "fjorten", "twenty one"."""
+    if i >= len(words):
+        return None
+    if re.fullmatch(r"[0-9]{1,2}", words[i].text):
+        return int(words[i].text), 1
+    for length in (2, 1):
+        chunk = words[i : i + length]
+        if len(chunk) == length and all(w.folded in NUMBER_WORDS for w in chunk):
+            value = parse_number_words([w.folded for w in chunk])
+            if value is not None:
+                return value, length
+    return None
+
+
+def _year_items(tokens: list[str]) -> list[tuple[str, int]] | None:
+    items: list[tuple[str, int]] = []
+    for token in tokens:
+        for part in token.split("-"):
+            if not part:
+                continue
+            if part.isdigit():
+                return None
+            pieces = _segment(part)
+            if pieces is None:
+                return None
+            items.extend(pieces)
+    return items
+
+
+def _spoken_year(tokens: list[str]) -> str | None:
+    """A year said in words: "nitten åttifem", "nittenåttifem", "nineteen eighty-five",
+    "to tusen og fem", "twenty oh five", "tjue null fem" → "1985"/"2005"; "åttifem" → "85"."""
+    whole = parse_number_words(tokens)
+    if whole is not None and (1900 <= whole <= 2099 or (10 <= whole <= 99 and len(tokens) <= 2)):
+        return f"{whole:02d}"
+    items = _year_items(["null" if t in _ZERO_LETTERS else t for t in tokens])
+    if not items or items[0] not in (("teen", 19), ("tens", 20)):
+        return None
+    rest = [item for item in items[1:] if item[0] != "and"]
+    if len(rest) == 2 and rest[0] == ("unit", 0) and rest[1][0] == "unit":
+        return f"{items[0][1]}0{rest[1][1]}"  # "twenty oh five"
+    if rest == [("hundred", 100)]:
+        return f"{items[0][1]}00"
+    if len(rest) in (1, 2) and rest[0][0] in ("teen", "tens"):
+        value = _evaluate(rest)
+        if value is not None and 10 <= value <= 99:
+            return f"{items[0][1]}{value}"
+    return None
+
+
+def _year(words: list[_Word], i: int) -> tuple[str, int] | None:
+    """(year as written, words used) at `i`: digits or up to five words, the longest that fits."""
+    if i >= len(words):
+        return None
+    if re.fullmatch(r"[0-9]{4}|[0-9]{2}", words[i].text):
+        return words[i].text, 1
+    for length in range(min(5, len(words) - i), 0, -1):
+        chunk = [w.folded for w in words[i : i + length]]
+        if chunk[0] in _CONNECTORS or chunk[-1] in _CONNECTORS:
+            continue
+        if not all(w in NUMBER_WORDS or w in _ZERO_LETTERS or NUMBER_WORD_TOKEN.match(w) for w in chunk):
+            continue
+        year = _spoken_year(chunk)
+        if year is not None:
+            return year, length
+    return None
+
+
+def _month(words: list[_Word], i: int) -> int | None:
+    if i < len(words):
+        return MONTH_NUMBERS.get(words[i].folded.rstrip("."))
+    return None
+
+
+def _is_spoken(words: list[_Word]) -> bool:
+    """Whether any word is a number said in words (else the extractor reads the date as it is)."""
+    return any(
+        not re.fullmatch(r"[0-9]{1,4}(?:\.|st|nd|rd|th)?", w.text)
+        and w.folded.rstrip(".") not in MONTH_NUMBERS
+        and w.text not in _MONTH_OF | _DATE_ARTICLES
+        for w in words
+    )
+
+
+def _date_at(words: list[_Word], i: int, whole) -> tuple[int, str] | None:
+    """(words used, written date) for a spoken date starting at `i`.
+
+    Day first: "fjortende mars nitten åttifem", "the fourteenth of march 1985",
+    "fjortende i tredje åttifem", "fjorten mars 1985" (a plain-number day needs a year),
+    "14 3 1985"; month first: "march fourteenth nineteen eighty five".
+    """
+    if (day := _ordinal(words, i)) or (day := _cardinal_day(words, i)):
+        value, used = day
+        ordinal = _ordinal(words, i) is not None
+        j = i + used
+        if j < len(words) and words[j].text in _MONTH_OF:
+            j += 1
+        month = _month(words, j)
+        if month is None and ordinal and j < len(words) and words[j].text == "i":
+            month_ordinal = _ordinal(words, j + 1)
+            if month_ordinal and month_ordinal[0] <= 12 and month_ordinal[1] == 1:
+                month, j = month_ordinal[0], j + 1
+        numeric_month = None
+        if month is None and re.fullmatch(r"[0-9]{1,2}", words[i].text) and used == 1 and j == i + 1:
+            if j < len(words) and re.fullmatch(r"0?[1-9]|1[0-2]", words[j].text):
+                numeric_month = int(words[j].text)
+        if month is not None or numeric_month is not None:
+            year = _year(words, j + 1)
+            if numeric_month is not None:
+                # "14 3 1985": three plain numbers are a date only with a four-digit year, or when
+                # they are all the message says.
+                if year is None or year[1] != 1 or (len(year[0]) == 2 and not whole(i, j + 2)):
+                    return None
+                month = numeric_month
+            elif year is None and not ordinal:
+                return None
+            if not 1 <= value <= 31:
+                return None
+            end = j + 1 + (year[1] if year else 0)
+            if not _is_spoken(words[i:end]) and numeric_month is None:
+                return None  # already written the way the extractor reads it
+            written = f"{value}.{month}.{year[0]}" if year else f"{value}.{month}."
+            return end - i, written
+    month = _month(words, i)
+    if month is not None:
+        j = i + 1 + (i + 1 < len(words) and words[i + 1].text in _DATE_ARTICLES)
+        day = _ordinal(words, j)
+        if day is None or not 1 <= day[0] <= 31:
+            return None
+        end = j + day[1]
+        year = _year(words, end)
+        if year is None and end < len(words):
+            return None  # "I may first need to ..." is no date
+        end += year[1] if year else 0
+        if not _is_spoken(words[i:end]):
+            return None
+        written = f"{day[0]}.{month}.{year[0]}" if year else f"{day[0]}.{month}."
+        return end - i, written
+    return None
+
+
+def _digit_run(words: list[_Word], i: int) -> tuple[int, str] | None:
+    """(words used, digits) for three or more digits said one by one, in one language."""
+    first = _digit(words[i])
+    if first is None or words[i].folded in _ZERO_LETTERS:
+        return None
+    language, digits = first[0], [first[1]]
+    j = i + 1
+    while j < len(words) and (next_digit := _digit(words[j])) is not None and next_digit[0] == language:
+        digits.append(next_digit[1])
+        j += 1
+    if len(digits) < _MIN_DIGIT_RUN:
+        return None
+    return j - i, "".join(str(d) for d in digits)
+
+
+def _number_word_run(words: list[_Word], i: int, whole_range) -> tuple[int, str] | None:
+    """(words used, digits) for a case-number-sized number in words ("hundre tusen og en"),
+    when the message is essentially that number or a case word comes just before it."""
+    j = i
+    while j < len(words) and (words[j].folded in NUMBER_WORDS or NUMBER_WORD_TOKEN.match(words[j].folded)):
+        j += 1
+    if j == i:
+        return None
+    value = parse_number_words([w.folded for w in words[i:j]])
+    if value is None or value < _MIN_SPOKEN_CASE_NUMBER:
+        return None
+    announced = any(w.folded in _CASE_WORDS for w in words[max(0, i - 4) : i])
+    if not (announced or whole_range(i, j)):
+        return None
+    return j - i, str(value)
+
+
+def spoken_rewrites(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, written form) for each spoken number or date in `text`, left to right.
+
+    "en null null null null en" → "100001", "hundre tusen og en" → "100001" (when it is the
+    answer), "fjortende mars nitten åttifem" → "14.3.1985", "14 3 1985" → "14.3.1985".
+    Offsets index `text`; ordinary sentences ("jeg har en faktura") give nothing.
+    """
+    words = _words(text)
+
+    def only_filler_outside(start: int, end: int) -> bool:
+        return all(w.folded in _NUMBER_FILLER for w in words[:start] + words[end:])
+
+    rewrites: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(words):
+        found = None
+        for finder in (
+            lambda k: _date_at(words, k, only_filler_outside),
+            lambda k: _digit_run(words, k),
+            lambda k: _number_word_run(words, k, only_filler_outside),
+        ):
+            found = finder(i)
+            if found is not None:
+                break
+        if found is None:
+            i += 1
+            continue
+        used, written = found
+        rewrites.append((words[i].start, words[i + used - 1].end, written))
+        i += used
+    return rewrites
+
+
+def written_form(text: str) -> str:
+    """`text` with its spoken numbers and dates written out (see `spoken_rewrites`)."""
+    out, last = [], 0
+    for start, end, written in spoken_rewrites(text):
+        out += [text[last:start], written]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
