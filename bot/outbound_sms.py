@@ -2,7 +2,9 @@
 
 Pending messages are sent oldest first and, per recipient, one at a time: a message waiting for
 a retry holds back the later ones to the same number, so a debtor never reads answers out of
-order. A number that has opted out gets nothing (its messages become `suppressed`). Failures are
+order. A message the agency started (a reminder, a receipt, a notice) waits until its `not_before`
+and goes out only inside the contact window (domain/contact_window.py); held back, it does not
+hold back answers to the same debtor. A number that has opted out gets nothing (its messages become `suppressed`). Failures are
 retried with backoff a bounded number of times, then marked `failed`. The twilio client blocks,
 so each send runs in a worker thread, never on the event loop. Log lines name message ids and
 error codes only, never numbers or text.
@@ -24,6 +26,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from bot.case_system.contract.enums import OutboundStatus
+from bot.case_system.domain.contact_window import contact_hours, send_not_before
+from bot.case_system.domain.opening_hours import OpeningHours
 from bot.case_system.domain.sms import is_opted_out
 from bot.case_system.http.context import CASE_SYSTEM
 from bot.case_system.http.routes.sms import OUTBOX_SIGNAL
@@ -51,11 +55,15 @@ def retry_delay(attempts: int) -> Optional[timedelta]:
 
 async def next_deliverable(session: AsyncSession, *, now: datetime, limit: int = 20) -> list[OutboundMessage]:
     """Pending messages that may be sent now: per recipient only the oldest pending one, so that a
-    message waiting for a retry holds back the later ones (order per recipient is kept). Rows are
+    message waiting for a retry holds back the later ones (order per recipient is kept). A message
+    whose `not_before` is still ahead (waiting for the contact window) is not counted. Rows are
     locked (PostgreSQL) so that two backoffice replicas never send the same message."""
     message = OutboundMessage
     oldest = (
-        sa.select(sa.func.min(message.id)).where(message.status == OutboundStatus.PENDING).group_by(message.to_phone)
+        sa.select(sa.func.min(message.id))
+        .where(message.status == OutboundStatus.PENDING)
+        .where(sa.or_(message.not_before.is_(None), message.not_before <= now))
+        .group_by(message.to_phone)
     )
     query = (
         sa.select(message)
@@ -106,6 +114,7 @@ class SmsDelivery:
         wake_up: Optional[asyncio.Event] = None,
         poll_seconds: float = 5.0,
         clock: Callable[[], datetime] = _utc_now,
+        contact: Optional[OpeningHours] = None,
     ) -> None:
         self.sessions = sessions
         self.client = client
@@ -114,6 +123,7 @@ class SmsDelivery:
         self.wake_up = wake_up or asyncio.Event()
         self.poll_seconds = poll_seconds
         self.clock = clock
+        self.contact = contact or contact_hours()
 
     @classmethod
     def from_settings(cls, settings: Settings, sessions: sessionmaker, wake_up: asyncio.Event) -> "SmsDelivery":
@@ -124,6 +134,7 @@ class SmsDelivery:
             status_callback=settings.public_base_url + STATUS_CALLBACK_PATH,
             wake_up=wake_up,
             poll_seconds=settings.sms_delivery_poll_seconds,
+            contact=contact_hours(settings.agency_contact_hours),
         )
 
     async def run(self) -> None:
@@ -158,6 +169,12 @@ class SmsDelivery:
         if await is_opted_out(session, message.to_phone):
             message.status = OutboundStatus.SUPPRESSED
             log.info("sms %s suppressed: recipient opted out", message.id)
+            return
+        now = self.clock()
+        if message.agency_initiated and not self.contact.is_open(now):
+            # Made inside the window but reached after it closed (a retry, a slow queue): wait again.
+            message.not_before = send_not_before(now, self.contact)
+            log.info("sms %s held until the contact window opens", message.id)
             return
         message.attempts += 1
         try:

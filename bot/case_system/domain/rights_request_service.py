@@ -2,6 +2,10 @@
 data export. The rules are rights_requests.py's; this module applies them, writes, audits and
 commits.
 
+A caseworker may extend a request (Art. 12(3)) or refuse it (Art. 12(4)); either way the debtor
+is told, with the reason, by SMS when a number reaches them (the SMS conversation's number, or the
+verified debtor's), and otherwise the request records that no notice could be sent.
+
 A request names a case only when the case system itself has seen this conversation verify that
 case (an `identity.verify` audit event with outcome `verified`): the caller cannot make a request
 "verified" by saying so. Every read and every change is audited, without values.
@@ -20,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.case_system.contract import errors
 from bot.case_system.contract.enums import (
+    Channel,
     ExportFormat,
     HandoffPriority,
     RightsRequestStatus,
@@ -28,11 +33,14 @@ from bot.case_system.contract.enums import (
     VerificationOutcome,
 )
 from bot.case_system.contract.requests import RightsRequestCreate, RightsRequestFilters
-from bot.case_system.domain import audit, data_export, handoffs, rights_requests
+from bot.case_system.domain import agency_messages, audit, data_export, handoffs, rights_requests
 from bot.case_system.domain.clock import oslo_date
 from bot.case_system.domain.interest import RateTable
+from bot.case_system.domain.opening_hours import OpeningHours
+from bot.case_system.domain.outbox import Queued
+from bot.case_system.domain.payment_plans import format_day
 from bot.case_system.domain.verification import AUDIT_ACTION as VERIFY_ACTION
-from bot.case_system.store.models import AuditEvent, Case, DataExport, Debtor, RightsRequest
+from bot.case_system.store.models import AuditEvent, Case, DataExport, Debtor, RightsRequest, SmsConversation
 from bot.redaction import redact_text
 
 MAX_LISTED = 500
@@ -43,7 +51,9 @@ VERIFICATION_VALID_FOR = timedelta(hours=12)
 
 
 def _with_links(query):
-    return query.options(selectinload(RightsRequest.case), selectinload(RightsRequest.exports))
+    return query.options(
+        selectinload(RightsRequest.case), selectinload(RightsRequest.exports), selectinload(RightsRequest.debtor)
+    )
 
 
 async def by_reference(session: AsyncSession, raw: str) -> RightsRequest:
@@ -369,6 +379,144 @@ async def close_request(
         subject_type="rights_request",
         subject_id=item.reference,
         outcome="completed",
+    )
+    await session.commit()
+    return item
+
+
+# --- extension and refusal, and telling the debtor ----------------------------------------------
+
+
+async def _reachable_phone(session: AsyncSession, item: RightsRequest) -> Optional[str]:
+    """The number that reaches the requester: the SMS conversation's own, else a verified debtor's."""
+    if item.channel is Channel.SMS and item.conversation_id:
+        known = await session.get(SmsConversation, item.conversation_id)
+        if known is not None:
+            return known.phone
+    if item.verified and item.debtor is not None and item.debtor.phone:
+        return item.debtor.phone
+    return None
+
+
+async def _notify(
+    session: AsyncSession,
+    item: RightsRequest,
+    template: str,
+    values: dict[str, str],
+    *,
+    now: datetime,
+    hours: OpeningHours,
+    agency_phone: str,
+) -> rights_requests.NoticeOutcome:
+    phone = await _reachable_phone(session, item)
+    if phone is None:
+        return rights_requests.NoticeOutcome.NO_CHANNEL
+    language = item.debtor.language.value if item.debtor is not None else "nb"
+    queued = await agency_messages.queue_sms(
+        session,
+        phone=phone,
+        template=template,
+        language=language,
+        values={"reference": item.reference, "agency_phone": agency_phone, **values},
+        key=f"{template}:{item.reference}",
+        now=now,
+        hours=hours,
+    )
+    if queued is Queued.SUPPRESSED:
+        return rights_requests.NoticeOutcome.SUPPRESSED
+    return rights_requests.NoticeOutcome.QUEUED
+
+
+async def extend_request(
+    session: AsyncSession,
+    reference: str,
+    *,
+    months: int,
+    reason: str,
+    now: datetime,
+    hours: OpeningHours,
+    agency_phone: str,
+    context: audit.AuditContext,
+) -> RightsRequest:
+    """Extend a request's deadline by `months` (1 or 2) with `reason`, and tell the debtor."""
+    item = await by_reference(session, reference)
+    try:
+        rights_requests.check_extension(
+            status=item.status,
+            received_at=item.received_at,
+            extended_months=item.extended_months,
+            months=months,
+            now=now,
+        )
+    except rights_requests.ExtensionRefused as refused:
+        raise errors.ApiError(409, refused.code, str(refused)) from None
+    item.extended_months = months
+    item.extension_reason = reason
+    item.extended_at = now
+    item.extended_by = context.actor
+    item.due_at = rights_requests.due_at(item.received_at, months)
+    language = item.debtor.language.value if item.debtor is not None else "nb"
+    new_due = rights_requests.due_date(item.received_at, months)
+    outcome = await _notify(
+        session,
+        item,
+        agency_messages.RIGHTS_EXTENDED,
+        {"due_date": format_day(new_due, language), "reason": reason},
+        now=now,
+        hours=hours,
+        agency_phone=agency_phone,
+    )
+    item.extension_notice = outcome.value
+    audit.record(
+        session,
+        context,
+        at=now,
+        action="rights_request.extend",
+        subject_type="rights_request",
+        subject_id=item.reference,
+        outcome=outcome.value,
+        detail=f"months={months}",
+    )
+    await session.commit()
+    return item
+
+
+async def refuse_request(
+    session: AsyncSession,
+    reference: str,
+    *,
+    reason: str,
+    now: datetime,
+    hours: OpeningHours,
+    agency_phone: str,
+    context: audit.AuditContext,
+) -> RightsRequest:
+    """Refuse (not act on) an open request with `reason`; the debtor is told why and of their right
+    to complain to Datatilsynet (Art. 12(4), 77)."""
+    item = await by_reference(session, reference)
+    if item.status not in rights_requests.OPEN_STATUSES:
+        raise errors.ApiError(409, "request_closed", "Only an open request can be refused.")
+    item.status = RightsRequestStatus.REJECTED
+    item.refusal_reason = reason
+    item.refused_at = now
+    outcome = await _notify(
+        session,
+        item,
+        agency_messages.RIGHTS_REFUSED,
+        {"reason": reason},
+        now=now,
+        hours=hours,
+        agency_phone=agency_phone,
+    )
+    item.refusal_notice = outcome.value
+    audit.record(
+        session,
+        context,
+        at=now,
+        action="rights_request.refuse",
+        subject_type="rights_request",
+        subject_id=item.reference,
+        outcome=outcome.value,
     )
     await session.commit()
     return item

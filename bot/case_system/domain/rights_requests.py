@@ -6,6 +6,12 @@
   The day counts in Norway (Europe/Oslo), and the deadline is the end of that day.
 - A request from someone whose identity is not yet confirmed is logged all the same (Art. 12(6)
   lets us ask for confirmation; it does not let us ignore the request). Nothing is disclosed to them.
+- A caseworker may extend the deadline by up to two further months, with a reason, where the
+  request is complex or there are many (Art. 12(3)); only within the first month after receipt,
+  and the debtor is told of it and why. Received 31 January and extended by two months: due 31
+  May instead of 28 February. An extended request is overdue only after its extended deadline.
+- A request the agency refuses (does not act on) is closed as rejected; the debtor is told why and
+  that they may complain to Datatilsynet and seek a judicial remedy (Art. 12(4), 77 and 79).
 - Each request gets a short reference the debtor can quote: random rather than sequential, so
   that it says nothing about how many requests others have made.
 """
@@ -19,7 +25,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from bot.case_system.contract.enums import RightsRequestStatus, RightsRequestType, VerificationMethod
+from bot.case_system.contract.enums import RightsNotice, RightsRequestStatus, RightsRequestType, VerificationMethod
 from bot.case_system.store.models import Debtor
 from bot.config import TIMEZONE
 
@@ -29,6 +35,8 @@ OSLO = ZoneInfo(TIMEZONE)
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_PREFIX = "PV"  # personvern
 REFERENCE_LENGTH = 6  # 32**6 ≈ 10⁹ references: collisions are rare and retried
+
+NoticeOutcome = RightsNotice  # what became of the notice to the debtor (queued, suppressed, no channel)
 
 # Requests still waiting for the agency; only these can be overdue.
 OPEN_STATUSES = (RightsRequestStatus.RECEIVED, RightsRequestStatus.IN_PROGRESS)
@@ -48,21 +56,56 @@ def type_for_intent(intent: str) -> Optional[RightsRequestType]:
     return INTENT_TYPES.get(intent)
 
 
-def add_one_month(day: date) -> date:
-    """The same date next month, or that month's last day when it has no such date."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+MAX_EXTENSION_MONTHS = 2  # Art. 12(3): "by two further months where necessary"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same date `months` months later, or that month's last day when it has no such date."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def due_date(received_at: datetime) -> date:
-    """The last day (in Norway) on which a request received at `received_at` must be answered."""
-    return add_one_month(received_at.astimezone(OSLO).date())
+def add_one_month(day: date) -> date:
+    """The same date next month, or that month's last day when it has no such date."""
+    return add_months(day, 1)
 
 
-def due_at(received_at: datetime) -> datetime:
+def due_date(received_at: datetime, extended_months: int = 0) -> date:
+    """The last day (in Norway) on which a request received at `received_at` must be answered;
+    counted from receipt, so one month plus any extension (31 January + 3 months is 30 April)."""
+    return add_months(received_at.astimezone(OSLO).date(), 1 + (extended_months or 0))
+
+
+def due_at(received_at: datetime, extended_months: int = 0) -> datetime:
     """The deadline as a moment: the end of the due date in Oslo, in UTC."""
-    next_day = datetime.combine(due_date(received_at) + timedelta(days=1), time(0), tzinfo=OSLO)
+    next_day = datetime.combine(due_date(received_at, extended_months) + timedelta(days=1), time(0), tzinfo=OSLO)
     return (next_day - timedelta(seconds=1)).astimezone(timezone.utc)
+
+
+class ExtensionRefused(ValueError):
+    """Why a request cannot be extended; `code` is the API's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_extension(
+    *, status: RightsRequestStatus, received_at: datetime, extended_months: Optional[int], months: int, now: datetime
+) -> None:
+    """Raise `ExtensionRefused` unless an open request may be extended by `months` at `now`:
+    once, by one or two months, within the first month after receipt."""
+    if months < 1 or months > MAX_EXTENSION_MONTHS:
+        raise ExtensionRefused("invalid_extension", f"An extension is 1 to {MAX_EXTENSION_MONTHS} months.")
+    if status not in OPEN_STATUSES:
+        raise ExtensionRefused("request_closed", "Only an open request can be extended.")
+    if extended_months:
+        raise ExtensionRefused("already_extended", "The request has already been extended.")
+    if now > due_at(received_at):
+        raise ExtensionRefused(
+            "extension_too_late", "An extension must be made within one month of receiving the request."
+        )
 
 
 def is_overdue(status: RightsRequestStatus, deadline: datetime, now: datetime) -> bool:
