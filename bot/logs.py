@@ -27,7 +27,7 @@ from typing import Any, Optional
 
 import structlog
 
-from bot.redaction import NATIONAL_ID_PATTERN
+from bot.redaction import redact_text
 
 REMOVED = "[removed]"
 MAX_MESSAGE_CHARACTERS = 1000
@@ -45,7 +45,7 @@ LIBRARY_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", 
 
 
 def scrub(text: str) -> str:
-    text = NATIONAL_ID_PATTERN.sub(REMOVED, text)
+    text = redact_text(text, placeholder=REMOVED)
     text = PHONE_NUMBER.sub(REMOVED, text)
     text = TOKEN_VALUE.sub(r"\1" + REMOVED, text)
     if len(text) > MAX_MESSAGE_CHARACTERS:

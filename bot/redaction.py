@@ -1,7 +1,17 @@
 """Removes personal data from anything about to be stored or logged.
 
-Identity numbers: any run of 11 digits (optionally written 6 + 5) is treated as one, anywhere:
-redacting a harmless number is a far smaller harm than storing one real fødselsnummer.
+The project's one redactor: the tracker store, the logs, the case system (handoff summaries,
+transcripts, notes, dispute reasons, rights requests), the caseworker console and the relay all
+call it.
+
+Identity numbers: eleven digits, together or in groups ("14838540024", "148385 40024",
+"14.83.85 400 24"), that ARE one: a valid birth date, D-number (day + 40), H-number (month + 40)
+or synthetic date (month + 80), and both control digits right under the rule before 2032 or the
+one from 2032 (bot/case_system/domain/identifiers.py decides; it refuses H-numbers as a
+verification factor, so here their date is read by python-stdnum). Also removed: the exact value the debtor gave as their identity number
+in the same events (the `national_id` slot when the verifying action used it), valid or not.
+Account numbers (mod-11 on the last digit only), KIDs, case numbers and amounts are kept: the
+payment instructions in a web chat's history and in a caseworker's transcript must read as sent.
 
 Events about to be persisted (`redact_events`) lose, besides identity numbers:
 - the SMS sender's number: the `sender_phone` key wherever it is (a user message's metadata, and
@@ -30,16 +40,29 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from typing import Any, Iterable, Iterator, Optional, Pattern
+from typing import Any, Collection, Iterable, Iterator, Optional, Pattern
 
+from stdnum.exceptions import ValidationError
+from stdnum.no import fodselsnummer
+
+from bot.case_system.domain.identifiers import InvalidIdentifier, has_valid_control_digits, validate_national_id
 from bot.nlu.normalisers import parse_birth_date, today_in_oslo
 
-NATIONAL_ID_PATTERN = re.compile(r"(?<!\d)\d{6}[ \u00a0.-]?\d{5}(?!\d)")
 PLACEHOLDER = "[fødselsnummer fjernet]"
 BIRTH_DATE_PLACEHOLDER = "[fødselsdato fjernet]"
 
+# Digits joined by single separators: "14838540024", "148385 40024", "1234.56.78903", "14.03.2026".
+DIGIT_GROUPS = re.compile(r"\d+(?:[ \u00a0.-]\d+)*")
+GROUP_SEPARATOR = re.compile(r"[ \u00a0.-]")
+# Eleven digits, however grouped: whatever might be an identity number (a quick test).
+ELEVEN_DIGITS = re.compile(r"\d(?:[ \u00a0.-]?\d){10}")
+ID_LENGTH = 11
+_H_NUMBER_MONTHS = range(41, 53)  # H-nummer: month + 40
+
 # Slots holding a verification factor; the verifying action clears them in the same turn.
 FACTOR_SLOTS = frozenset({"birth_date", "national_id"})
+NATIONAL_ID_SLOT = "national_id"
+VERIFYING_ACTION = "action_verify_identity"  # actions/verification.py
 BIRTH_DATE_ENTITY = "birth_date"
 # Metadata keys a channel fills with the sender's phone number (bot/channels/twilio_sms.py).
 PHONE_METADATA_KEYS = frozenset({"sender_phone"})
@@ -50,22 +73,86 @@ E164 = re.compile(r"\+[1-9]\d{6,14}")
 DIGIT_DATE = re.compile(r"(?<![\d.])\d{1,4}(?:[ \u00a0./-]+\d{1,4}){1,2}(?![\d])|(?<!\d)\d{6}(?:\d{2})?(?!\d)")
 
 
-def redact_text(text: str, patterns: Iterable[Pattern[str]] = (NATIONAL_ID_PATTERN,)) -> str:
+def is_identity_number(digits: str) -> bool:
+    """Whether 11 digits are a fødselsnummer, D-number, H-number or synthetic test number."""
+    if len(digits) != ID_LENGTH or not digits.isascii() or not digits.isdigit():
+        return False
+    if int(digits[2:4]) in _H_NUMBER_MONTHS:
+        # Refused as a verification factor, an H-number still identifies a person.
+        try:
+            return has_valid_control_digits(digits) and fodselsnummer.get_birth_date(digits) <= date.today()
+        except ValidationError:  # no such date (stdnum reads month + 40 as an H-number)
+            return False
+    try:
+        validate_national_id(digits, allow_synthetic=True)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
+def identity_number_spans(text: str, given: Collection[str] = ()) -> list[tuple[int, int]]:
+    """Where `text` holds an identity number, or one of the `given` 11-digit values, written
+    whole or in groups. A run of more than eleven digits without a break is not one."""
+    spans = []
+    for run in DIGIT_GROUPS.finditer(text):
+        groups = [(run.start() + m.start(), run.start() + m.end()) for m in re.finditer(r"\d+", run.group())]
+        first = 0
+        while first < len(groups):
+            digits, last = "", first
+            while last < len(groups) and len(digits) < ID_LENGTH:
+                digits += text[groups[last][0] : groups[last][1]]
+                last += 1
+            if len(digits) == ID_LENGTH and (digits in given or is_identity_number(digits)):
+                spans.append((groups[first][0], groups[last - 1][1]))
+                first = last
+            else:
+                first += 1
+    return spans
+
+
+def redact_text(
+    text: str,
+    patterns: Iterable[Pattern[str]] = (),
+    *,
+    given: Collection[str] = (),
+    placeholder: str = PLACEHOLDER,
+) -> str:
+    """`text` with every identity number (and `given` value) replaced by `placeholder`, and then
+    whatever the extra `patterns` match."""
+    if ELEVEN_DIGITS.search(text):
+        for start, end in reversed(identity_number_spans(text, given)):
+            text = text[:start] + placeholder + text[end:]
     for pattern in patterns:
-        text = pattern.sub(PLACEHOLDER, text)
+        text = pattern.sub(placeholder, text)
     return text
 
 
-def redact(value: Any, patterns: Iterable[Pattern[str]] = (NATIONAL_ID_PATTERN,)) -> Any:
-    """A copy of `value` (JSON-like data) with every matching string part replaced."""
+def redact(value: Any, patterns: Iterable[Pattern[str]] = (), *, given: Collection[str] = ()) -> Any:
+    """A copy of `value` (JSON-like data) with every identity number in its strings replaced."""
     patterns = tuple(patterns)
     if isinstance(value, str):
-        return redact_text(value, patterns)
+        return redact_text(value, patterns, given=given)
     if isinstance(value, dict):
-        return {key: redact(item, patterns) for key, item in value.items()}
+        return {key: redact(item, patterns, given=given) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(item, patterns) for item in value]
+        return [redact(item, patterns, given=given) for item in value]
     return value
+
+
+def given_national_ids(events: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """The identity numbers the debtor gave in these serialised events: the `national_id` slot's
+    value each time the verifying action ran. Any eleven digits fill that slot (an account
+    number too), so only a value used to verify counts as given."""
+    given, current = set(), None
+    for event in events:
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == NATIONAL_ID_SLOT:
+            current = event.get("value")
+        elif kind == "action" and event.get("name") == VERIFYING_ACTION and isinstance(current, str):
+            digits = GROUP_SEPARATOR.sub("", current)
+            if len(digits) == ID_LENGTH:
+                given.add(digits)
+    return frozenset(given)
 
 
 # --- phone numbers in metadata -----------------------------------------------------------------
@@ -192,14 +279,16 @@ def _redact_user_event(event: dict[str, Any], answering_birth_date: bool, today:
 def redact_event(
     event: dict[str, Any],
     requested_slot: Optional[str] = None,
-    patterns: Iterable[Pattern[str]] = (NATIONAL_ID_PATTERN,),
+    patterns: Iterable[Pattern[str]] = (),
     today: Optional[date] = None,
     serialised: Optional[str] = None,
+    given: Collection[str] = (),
 ) -> dict[str, Any]:
     """A copy of one serialised event fit to be stored. `requested_slot` is the slot the form
-    had asked for when the event happened (for a user message: what it answered). `serialised`,
-    the event as JSON without escapes if the caller has it, spares a walk through the event when
-    nothing in it needs one."""
+    had asked for when the event happened (for a user message: what it answered); `patterns`,
+    extra expressions to remove; `given`, the identity numbers the debtor gave (see
+    `given_national_ids`). `serialised`, the event as JSON without escapes if the caller has it,
+    spares a walk through the event when nothing in it needs one."""
     patterns = tuple(patterns)
     kind, answering, today = event.get("event"), requested_slot == BIRTH_DATE_ENTITY, today or today_in_oslo()
     if serialised is None:
@@ -225,8 +314,8 @@ def redact_event(
         if kind == "slot" and event.get("name") == SESSION_METADATA_SLOT:
             event = {**event, "value": without_phone_numbers(event.get("value"), in_metadata=True)}
         event = without_phone_numbers(event)
-    if any(pattern.search(serialised) for pattern in patterns):
-        event = redact(event, patterns)
+    if ELEVEN_DIGITS.search(serialised) or any(pattern.search(serialised) for pattern in patterns):
+        event = redact(event, patterns, given=given)
     return event
 
 
@@ -243,14 +332,15 @@ def requested_slot_after(event: dict[str, Any], requested_slot: Optional[str]) -
 def redact_events(
     events: Iterable[dict[str, Any]],
     requested_slot: Optional[str] = None,
-    patterns: Iterable[Pattern[str]] = (NATIONAL_ID_PATTERN,),
+    patterns: Iterable[Pattern[str]] = (),
     today: Optional[date] = None,
 ) -> Iterator[dict[str, Any]]:
     """Serialised events, in order, each as `redact_event` leaves it. `requested_slot` is the
     form's requested slot before the first of them (None at a session's start)."""
-    patterns, today = tuple(patterns), today or today_in_oslo()
+    events, patterns, today = list(events), tuple(patterns), today or today_in_oslo()
+    given = given_national_ids(events)  # the message with the number comes before its use
     for event in events:
-        yield redact_event(event, requested_slot, patterns, today)
+        yield redact_event(event, requested_slot, patterns, today, given=given)
         requested_slot = requested_slot_after(event, requested_slot)
 
 
@@ -259,7 +349,7 @@ _CARRIES_WHAT_THE_DEBTOR_GAVE = frozenset({"user", "slot", "entities", "session_
 
 def redact_serialised_events(
     rows: Iterable[str],
-    patterns: Iterable[Pattern[str]] = (NATIONAL_ID_PATTERN,),
+    patterns: Iterable[Pattern[str]] = (),
     today: Optional[date] = None,
 ) -> list[dict[str, Any]]:
     """`redact_events` over events as stored (JSON text) from a session's start, for rows that
@@ -268,13 +358,15 @@ def redact_serialised_events(
     at: the others (actions, the assistant's messages) hold nothing of theirs, and looking
     through every event of every tracker on every turn cost a third of the read."""
     patterns, today = tuple(patterns), today or today_in_oslo()
+    rows = list(rows)
+    parsed = [json.loads(row) for row in rows]
+    given = given_national_ids(parsed)
     events, requested_slot = [], None
-    for row in rows:
-        event = json.loads(row)
+    for row, event in zip(rows, parsed):
         if event.get("event") in _CARRIES_WHAT_THE_DEBTOR_GAVE:
             # Escapes (\u00a0) would hide what the patterns look for.
             serialised = json.dumps(event, ensure_ascii=False) if "\\" in row else row
-            events.append(redact_event(event, requested_slot, patterns, today, serialised))
+            events.append(redact_event(event, requested_slot, patterns, today, serialised, given))
         else:
             events.append(event)
         requested_slot = requested_slot_after(event, requested_slot)
