@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
@@ -44,3 +46,35 @@ def moment(value: datetime, language: str, *, now: datetime) -> str:
     return babel_format_datetime(
         local, same_day if local.date() == today else other_day, tzinfo=OSLO, locale=LOCALES[language]
     )
+
+
+# A list said in one message: a bulleted list on the web page (which keeps line breaks), a compact
+# run on SMS (every character costs) and on the phone (read aloud as sentences).
+LIST_FORMS = {"sms": ("; ", " "), "voice": (". ", " ")}
+WEB_LIST = ("\n• ", "\n• ")  # (between items, before the first)
+
+
+def as_list(items: list[str], channel: str) -> str:
+    """`items` as one block of text to follow a lead-in sentence, in the channel's form."""
+    if not items:
+        return ""
+    between, first = LIST_FORMS.get(channel, WEB_LIST)
+    if channel in LIST_FORMS:
+        items = [item.rstrip(".") for item in items]
+    return first + between.join(items)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def render(domain: dict[str, Any], response: str, language: str, **values: Any) -> str:
+    """The text of a domain response in `language` (the variation conditioned on language `en`,
+    or the unconditioned one for Bokmål), filled with `values`: for a line inside a longer message,
+    so that the words stay in the domain."""
+    variations = (domain.get("responses") or {})[response]
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        wants_en = any(c.get("name") == "language" and c.get("value") == "en" for c in conditions)
+        if wants_en == (language == "en") and not variation.get("channel"):
+            return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), variation["text"])
+    raise KeyError(f"{response} has no {language} variation")

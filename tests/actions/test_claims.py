@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_system_client import Caller, CaseSystemClient
 from actions.claims import ActionAnswerTopic
-from actions.formatting import day, money
+from actions.formatting import day, money, percent
 from bot.config import REPO_ROOT
 from tests.actions.conftest import make_tracker, responses
 
@@ -29,8 +29,12 @@ def case_system_clock():
 
 
 @lru_cache(maxsize=1)
+def _domain() -> dict:
+    return Domain.load(str(REPO_ROOT / "domain")).as_dict()
+
+
 def _responses() -> dict:
-    return Domain.load(str(REPO_ROOT / "domain")).as_dict()["responses"]
+    return _domain()["responses"]
 
 
 def rendered(message: dict, language: str) -> str:
@@ -41,27 +45,126 @@ def rendered(message: dict, language: str) -> str:
     raise AssertionError(f"no {language} variation of {message['response']}")
 
 
-async def answer(topic: str, case_number: str = "100001", language: str = "nb") -> CollectingDispatcher:
+async def answer(
+    topic: str, case_number: str = "100001", language: str = "nb", channel: str = "socketio"
+) -> CollectingDispatcher:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
-        {"verified": True, "verified_case_number": case_number, "pending_topic": topic, "language": language}
+        {"verified": True, "verified_case_number": case_number, "pending_topic": topic, "language": language},
+        channel=channel,
     )
-    await ActionAnswerTopic().run(dispatcher, tracker, {})
+    await ActionAnswerTopic().run(dispatcher, tracker, _domain())
     return dispatcher
 
 
-async def test_balance_and_breakdown_reconcile_with_the_case_system(client: CaseSystemClient) -> None:
+def texts(dispatcher: CollectingDispatcher, language: str = "nb") -> list[str]:
+    return [rendered(message, language) for message in dispatcher.messages if message.get("response")]
+
+
+async def test_the_breakdown_is_one_message_that_reconciles_with_the_case_system(client: CaseSystemClient) -> None:
     case = await client.get_case("100001", caller=CALLER)
-    dispatcher = await answer("balance")
-    said = {message["response"]: message for message in dispatcher.messages}
-    assert said["utter_balance"]["balance"] == money(case.balance, "nb")
-    assert said["utter_claim_line_balance"]["amount"] == money(case.balance, "nb")
-    line_responses = [
-        r for r in responses(dispatcher) if r.startswith("utter_claim_line_") and r != "utter_claim_line_balance"
-    ]
-    assert line_responses == [f"utter_claim_line_{line.type.value}" for line in case.lines]
+    dispatcher = await answer("explain")
+    assert responses(dispatcher)[:2] == ["utter_creditor", "utter_claim_breakdown"]
+    breakdown = rendered(dispatcher.messages[1], "nb")
+    items = breakdown.split("\n• ")
+    assert items[0] == "Slik er beløpet i sak 100001 satt sammen:"
+    assert len(items) == 1 + len(case.lines) + 1  # each line, then what is left to pay
+    assert items[-1] == f"Å betale: {money(case.balance, 'nb')}".replace("\u00a0", " ")
+    for item, line in zip(items[1:], case.lines):
+        assert item.endswith(money(line.amount, "nb").replace("\u00a0", " "))
     total = sum(Decimal(line.amount) for line in case.lines) - Decimal(case.total_paid)
     assert total == Decimal(case.balance)
+
+
+@pytest.mark.parametrize("channel, between", [("twilio_sms", "; "), ("twilio_voice", ". ")])
+async def test_sms_and_the_phone_get_the_breakdown_in_a_compact_run(client: CaseSystemClient, channel, between) -> None:
+    case = await client.get_case("100001", caller=CALLER)
+    breakdown = rendered((await answer("explain", channel=channel)).messages[1], "nb")
+    assert "\n" not in breakdown and "•" not in breakdown
+    assert breakdown.count(between) >= len(case.lines)
+
+
+async def test_the_balance_is_the_balance_not_the_whole_breakdown(client: CaseSystemClient) -> None:
+    case = await client.get_case("100001", caller=CALLER)
+    dispatcher = await answer("balance")
+    assert responses(dispatcher) == ["utter_balance"]
+    assert dispatcher.messages[0]["balance"] == money(case.balance, "nb")
+
+
+async def test_interest_is_explained_with_its_rate_period_reason_and_law(client: CaseSystemClient) -> None:
+    case = await client.get_case("100001", caller=CALLER)
+    periods = [line for line in case.lines if line.type.value == "late_payment_interest"]
+    assert periods
+    dispatcher = await answer("interest")
+    assert "utter_claim_breakdown" not in responses(dispatcher)
+    nb = texts(dispatcher)[0]
+    assert "forsinkelsesrenteloven § 3" in nb and "ikke ble betalt ved forfall" in nb
+    for line in periods:
+        assert f"{percent(line.rate_percent, 'nb')} %" in nb
+        assert day(line.from_date, "nb") in nb and day(line.to_date, "nb") in nb
+        assert money(line.amount, "nb").replace("\u00a0", " ") in nb
+    en = texts(await answer("interest", language="en"), "en")[0]
+    assert "Late Payment Interest Act (forsinkelsesrenteloven) § 3" in en and "until the claim is paid" in en
+
+
+async def test_each_fee_is_explained_with_its_legal_cap_and_when_it_may_be_charged(client: CaseSystemClient) -> None:
+    case = await client.get_case("100001", caller=CALLER)
+    fees = [line for line in case.lines if line.type.value.endswith("_fee")]
+    assert {line.type.value for line in fees} >= {"reminder_fee", "collection_fee"}
+    dispatcher = await answer("fees")
+    assert responses(dispatcher)[0] == "utter_fees_explained"
+    assert "utter_claim_breakdown" not in responses(dispatcher)
+    text = texts(dispatcher)[0]
+    assert text.startswith("Gebyrene på sak 100001:\n• ")
+    for line in fees:
+        assert f"Lovens tak: {money(line.legal_cap, 'nb')}".replace("\u00a0", " ") in text
+    assert "minst 14 dager etter forfall" in text and "inkassoforskriften § 1-2" in text
+    assert "inkassoloven § 17" in text and "fristen i inkassovarselet" in text
+
+
+async def test_the_stage_says_what_happens_next_and_that_the_debtor_may_object(client: CaseSystemClient) -> None:
+    dispatcher = await answer("stage")  # Kari: betalingsoppfordring, the letter's deadline passed
+    assert responses(dispatcher)[:2] == ["utter_stage_betalingsoppfordring", "utter_stage_deadline_passed"]
+    nb = texts(dispatcher)[0]
+    assert "Du kan betale, eller du kan si fra" in nb and "inkassoloven § 10" in nb and "rettslig inndriving" in nb
+    en = texts(await answer("stage", language="en"), "en")[0]
+    assert "You can pay, or you can tell us by the deadline" in en and "§ 10" in en
+
+
+async def test_legal_collection_says_what_it_means(client: CaseSystemClient) -> None:
+    text = texts(await answer("stage", "100005"))[0]
+    assert text.startswith("Saken er til rettslig inndriving.") and "trekk i lønn" in text
+
+
+async def test_the_original_invoice_is_described(client: CaseSystemClient) -> None:
+    case = await client.get_case("100001", caller=CALLER)
+    dispatcher = await answer("invoice")
+    assert responses(dispatcher) == ["utter_invoice"]
+    text = texts(dispatcher)[0]
+    assert case.invoice.number in text and case.creditor.name in text and case.invoice.description.rstrip(".") in text
+
+
+async def test_after_a_plan_and_a_dispute_the_balance_says_both(client: CaseSystemClient) -> None:
+    plan = await client.create_payment_plan("100003", {"monthly_amount": "1000.00"}, caller=CALLER, language="nb")
+    await client.create_dispute("100003", "Behandlingen ble aldri fullført.", caller=CALLER)
+    dispatcher = await answer("balance", "100003")
+    assert responses(dispatcher) == ["utter_balance", "utter_case_state_payment_plan", "utter_case_state_disputed"]
+    first = plan.installments[0]
+    state = dispatcher.messages[1]
+    assert (state["amount"], state["due_date"]) == (money(first.amount, "nb"), day(first.due_date, "nb"))
+    assert state["count"] == len(plan.installments)
+    assert state["remaining"] == money(sum(Decimal(i.amount) for i in plan.installments), "nb")
+    assert "innkrevingen er stanset" in texts(dispatcher)[2]
+    # Paying: with collection stopped the case system gives no date to pay by, and that is said.
+    paying = await answer("payment_info", "100003")
+    assert responses(paying)[0] == "utter_pay_by_collection_stopped"
+
+
+async def test_a_postponement_is_mentioned_with_the_balance(client: CaseSystemClient) -> None:
+    await client.create_postponement("100001", "2026-12-05", caller=CALLER)
+    dispatcher = await answer("balance")
+    assert responses(dispatcher) == ["utter_balance", "utter_case_state_postponement"]
+    assert dispatcher.messages[1]["deadline"] == day("2026-12-07", "nb")
 
 
 async def test_english_figures_are_formatted_for_english_readers(client: CaseSystemClient) -> None:
@@ -80,7 +183,7 @@ async def test_payments_are_listed(client: CaseSystemClient) -> None:
 async def test_no_payment_yet_explains_processing_time_and_offers_a_caseworker(client: CaseSystemClient) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker({"verified": True, "verified_case_number": "100001", "pending_topic": "payments"})
-    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+    events = await ActionAnswerTopic().run(dispatcher, tracker, _domain())
     assert responses(dispatcher) == ["utter_no_payments_registered"]
     # The offer is utter_offer_caseworker, whose yes and no the handoff rules know.
     assert events[-2:] == [SlotSet("handoff_reason", "payment_not_found"), FollowupAction("utter_offer_caseworker")]
@@ -92,7 +195,7 @@ async def test_no_payment_yet_explains_processing_time_and_offers_a_caseworker(c
 async def test_registered_payments_offer_no_caseworker(client: CaseSystemClient) -> None:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker({"verified": True, "verified_case_number": "100003", "pending_topic": "payments"})
-    events = await ActionAnswerTopic().run(dispatcher, tracker, {})
+    events = await ActionAnswerTopic().run(dispatcher, tracker, _domain())
     assert events == [SlotSet("pending_topic", None)]
 
 
@@ -170,13 +273,15 @@ async def test_a_postponement_says_its_new_date_and_the_balance(client: CaseSyst
     assert Decimal(case.pay_by.amount) > Decimal(case.balance)
 
 
-async def test_legal_collection_gives_no_date_but_how_to_stop_further_costs(client: CaseSystemClient) -> None:
+async def test_legal_collection_gives_no_date_and_todays_amount_as_todays(client: CaseSystemClient) -> None:
+    # Issue 20: {amount} is today's balance; paid later it does not settle the claim.
     case = await client.get_case("100005", caller=CALLER)
-    for language, words in (("nb", "stopper videre renter og kostnader"), ("en", "stops further interest and costs")):
+    for language, words in (("nb", "Betaler du i dag, er beløpet"), ("en", "If you pay today, the amount is")):
         said = (await answer("payment_info", "100005", language)).messages[0]
         assert said["response"] == "utter_pay_by_legal_collection" and "deadline" not in said
         assert said["amount"] == money(case.balance, language)
-        assert words in rendered(said, language)
+        text = rendered(said, language)
+        assert words in text and "stopper videre renter" not in text and "stops further interest" not in text
 
 
 async def test_a_disputed_case_is_given_no_date_to_pay_by(client: CaseSystemClient) -> None:
@@ -193,6 +298,7 @@ async def test_a_closed_case_is_said_to_be_closed(client: CaseSystemClient) -> N
 async def test_legal_collection_stage_is_explained(client: CaseSystemClient) -> None:
     dispatcher = await answer("explain", "100005")
     assert "utter_stage_legal_collection" in responses(dispatcher)
+    assert responses(dispatcher).count("utter_claim_breakdown") == 1
 
 
 async def test_without_a_topic_the_debtor_is_asked_what_they_want(client: CaseSystemClient) -> None:
