@@ -1,6 +1,8 @@
-"""When a message is not understood: ask to rephrase, offering the two likeliest topics; the
-second misunderstanding in a row offers a caseworker instead (a handoff with reason
-`not_understood` if the debtor accepts)."""
+"""When a message is not understood, or asks for something the assistant cannot do, the answer
+escalates and never repeats itself in a row: first a request to rephrase with the two likeliest
+topics as buttons (or, out of scope, what the assistant can do); the second time in a row the offer
+of a caseworker (a handoff with reason `not_understood` if the debtor accepts); the third time the
+agency's phone number; then round again."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.conversation import language_of
+from actions.services import settings
 
 TOPIC_LABEL_PREFIX = "utter_topic_label_"
 
@@ -27,13 +30,20 @@ def response_text(domain: DomainDict, response: str, language: str) -> Optional[
     return defaults[0].get("text") if defaults else None
 
 
+# Offered when the message's ranking names no topic at all.
+DEFAULT_TOPICS = ("ask_balance", "ask_payment_info")
+# The count of misunderstandings in a row, round and round: never the same answer twice in a row.
+NEXT_COUNT = {None: "once", "once": "twice", "twice": "thrice", "thrice": "once"}
+
+
 def likely_topics(tracker: Tracker, domain: DomainDict, language: str, count: int = 2) -> list[dict[str, Any]]:
     """Buttons for the highest-ranked intents that are topics the debtor can pick."""
+    ranked = [entry.get("name") for entry in tracker.latest_message.get("intent_ranking") or []]
     buttons = []
-    for ranked in tracker.latest_message.get("intent_ranking") or []:
-        label = response_text(domain, f"{TOPIC_LABEL_PREFIX}{ranked.get('name')}", language)
-        if label:
-            buttons.append({"title": label, "payload": f"/{ranked['name']}"})
+    for intent in [*ranked, *DEFAULT_TOPICS]:
+        label = response_text(domain, f"{TOPIC_LABEL_PREFIX}{intent}", language)
+        if label and all(button["payload"] != f"/{intent}" for button in buttons):
+            buttons.append({"title": label, "payload": f"/{intent}"})
         if len(buttons) == count:
             break
     return buttons
@@ -44,9 +54,19 @@ class ActionAskRephrase(Action):
         return "action_ask_rephrase"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        if tracker.get_slot("misunderstood") is not None:
-            dispatcher.utter_message(response="utter_still_not_understood")
-            return [SlotSet("misunderstood", "twice"), SlotSet("handoff_reason", "not_understood")]
-        buttons = likely_topics(tracker, domain, language_of(tracker))
-        dispatcher.utter_message(response="utter_ask_rephrase", buttons=buttons)
-        return [SlotSet("misunderstood", "once"), SlotSet("handoff_reason", "not_understood")]
+        count = NEXT_COUNT.get(tracker.get_slot("misunderstood"), "once")
+        out_of_scope = (tracker.latest_message.get("intent") or {}).get("name") == "out_of_scope"
+        if count == "once" and out_of_scope:
+            dispatcher.utter_message(response="utter_out_of_scope")
+        elif count == "once":
+            dispatcher.utter_message(
+                response="utter_ask_rephrase", buttons=likely_topics(tracker, domain, language_of(tracker))
+            )
+        elif count == "twice":
+            # utter_offer_caseworker follows (data/rules/conversation.yml).
+            dispatcher.utter_message(
+                response="utter_still_cannot_help" if out_of_scope else "utter_still_not_understood"
+            )
+        else:
+            dispatcher.utter_message(response="utter_not_understood_call", agency_phone=settings().agency_phone)
+        return [SlotSet("misunderstood", count), SlotSet("handoff_reason", "not_understood")]

@@ -15,8 +15,10 @@ LANGUAGES = {"nb", "en"}
 class ActionSessionStart(Action):
     """Every session begins by saying that this is a digital assistant, not a person.
 
-    Slots are not carried over: verification lasts for one session only. The channel may pass
-    the page's language as a first hint in the session metadata.
+    Slots are not carried over: verification lasts for one session only. A channel that starts
+    the session before the debtor writes (the web page) passes the page's language as a hint, and
+    the notice is said at once in that language. Without a hint the notice waits for the first
+    message, so that it is said in that message's language (actions/turn.py).
     """
 
     def name(self) -> str:
@@ -25,9 +27,15 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         metadata = tracker.get_slot("session_started_metadata") or {}
         hint = metadata.get("language")
-        language = hint if hint in LANGUAGES else "nb"
+        if hint not in LANGUAGES:
+            return [SessionStarted(), SlotSet("assistant_introduced", False), ActionExecuted("action_listen")]
         dispatcher.utter_message(response="utter_digital_assistant_notice", agency_name=settings().agency_name)
-        return [SessionStarted(), SlotSet("language", language), ActionExecuted("action_listen")]
+        return [
+            SessionStarted(),
+            SlotSet("language", hint),
+            SlotSet("assistant_introduced", True),
+            ActionExecuted("action_listen"),
+        ]
 
 
 class ActionSwitchLanguage(Action):

@@ -24,8 +24,11 @@ from bot.case_system.contract.responses import VerificationRefused
 CASE_NUMBER = re.compile(r"^\d{6,8}$")
 NATIONAL_ID = re.compile(r"^\d{11}$")
 
-# Factors are forgotten once used, whatever the outcome.
+# Factors are forgotten once used. After a plain refusal the case number as typed is kept, so the
+# debtor can correct the date without typing it again; every new attempt still counts towards
+# the case system's lock, and the refusal says the same whichever factor was wrong.
 FORGET_FACTORS = [SlotSet("case_number", None), SlotSet("birth_date", None), SlotSet("national_id", None)]
+FORGET_SECOND_FACTOR = [SlotSet("birth_date", None), SlotSet("national_id", None)]
 
 
 def birth_date_from_digits(digits: str, today: date) -> Optional[date]:
@@ -54,6 +57,13 @@ def previous_value(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+def awaits_birth_date(tracker: Tracker) -> bool:
+    """The form asks for the birth date, or a refusal just asked for it again."""
+    if tracker.get_slot("requested_slot") == "birth_date":
+        return True
+    return tracker.get_slot("verification_outcome") == "refused" and previous_value(tracker, "case_number") is not None
+
+
 class ValidateVerificationForm(FormValidationAction):
     def name(self) -> str:
         return "validate_verification_form"
@@ -70,7 +80,7 @@ class ValidateVerificationForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         digits = re.sub(r"\D", "", str(value or ""))
-        if tracker.get_slot("requested_slot") == "birth_date":
+        if awaits_birth_date(tracker):
             # Asked for a birth date, the debtor typed "140385": that is the answer, not a case.
             born = birth_date_from_digits(digits, date.today())
             if born is not None:
@@ -120,7 +130,7 @@ class ActionVerifyIdentity(Action):
             # Malformed factors (an impossible identity number, a future date) get the same
             # answer as wrong ones.
             dispatcher.utter_message(response="utter_verification_refused")
-            return [*FORGET_FACTORS, SlotSet("verification_outcome", "refused")]
+            return [*FORGET_SECOND_FACTOR, SlotSet("verification_outcome", "refused")]
 
         if isinstance(result, VerificationRefused):
             if result.outcome == "locked":
@@ -129,7 +139,7 @@ class ActionVerifyIdentity(Action):
                 )
                 return [*FORGET_FACTORS, SlotSet("verification_outcome", "locked"), SlotSet("handoff_reason", "locked")]
             dispatcher.utter_message(response="utter_verification_refused")
-            return [*FORGET_FACTORS, SlotSet("verification_outcome", "refused")]
+            return [*FORGET_SECOND_FACTOR, SlotSet("verification_outcome", "refused")]
 
         dispatcher.utter_message(response="utter_verified")
         if len(result.case_numbers) > 1:
@@ -145,6 +155,19 @@ class ActionVerifyIdentity(Action):
             SlotSet("verified_case_number", result.verified_case_number),
             SlotSet("case_numbers", list(result.case_numbers)),
         ]
+
+
+class ActionWrongPerson(Action):
+    """ "I am not the person you are looking for": nothing about any case is said or asked any
+    more; the factors and the question waiting for verification are forgotten, and a caseworker
+    (reason `wrong_person`) is offered so that the agency can correct its records."""
+
+    def name(self) -> str:
+        return "action_wrong_person"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_wrong_person")
+        return [*FORGET_FACTORS, SlotSet("pending_topic", None), SlotSet("handoff_reason", "wrong_person")]
 
 
 def minutes_until(moment: Optional[datetime]) -> int:

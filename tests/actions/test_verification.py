@@ -7,7 +7,12 @@ from datetime import date
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_system_client import CaseSystemClient
-from actions.verification import ActionVerifyIdentity, ValidateVerificationForm, birth_date_from_digits
+from actions.verification import (
+    ActionVerifyIdentity,
+    ActionWrongPerson,
+    ValidateVerificationForm,
+    birth_date_from_digits,
+)
 from tests.actions.conftest import make_tracker, responses, slot_events
 
 KARI = {"case_number": "100001", "birth_date": "1985-03-14"}
@@ -49,6 +54,23 @@ async def test_wrong_date_and_unknown_case_get_the_same_refusal(client: CaseSyst
     assert wrong_date.messages == unknown.messages
     assert wrong_date_slots == unknown_slots
     assert "verified" not in wrong_date_slots
+
+
+async def test_a_refusal_keeps_the_case_number_so_only_the_date_is_typed_again(client: CaseSystemClient) -> None:
+    _, refused = await verify({"case_number": "100001", "birth_date": "1985-03-15"})
+    assert "case_number" not in refused  # kept as typed
+    assert refused["birth_date"] is None and refused["national_id"] is None
+    # The next try with the kept case number and the right date verifies.
+    _, verified = await verify({"case_number": "100001", "birth_date": "1985-03-14", "verification_outcome": "refused"})
+    assert verified["verified"] is True and verified["case_number"] is None
+
+
+async def test_keeping_the_case_number_does_not_change_the_lock(client: CaseSystemClient) -> None:
+    wrong = {"case_number": "100006", "birth_date": "1990-01-01", "verification_outcome": "refused"}
+    outcomes = [(await verify(wrong))[1]["verification_outcome"] for _ in range(3)]
+    assert outcomes == ["refused", "refused", "locked"]
+    _, locked = await verify({**wrong, "birth_date": "1990-01-02"})
+    assert locked["case_number"] is None  # a lock forgets everything
 
 
 async def test_impossible_identity_number_gets_the_uniform_refusal(client: CaseSystemClient) -> None:
@@ -120,6 +142,39 @@ def test_six_digits_given_as_a_birth_date_are_read_as_one() -> None:
     )
     result = ValidateVerificationForm().validate_case_number("140385", CollectingDispatcher(), tracker, {})
     assert result == {"case_number": "100001", "birth_date": "1985-03-14"}
+
+
+def test_after_a_refusal_six_digits_are_the_date_tried_again() -> None:
+    tracker = make_tracker(
+        {"case_number": "140385", "verification_outcome": "refused", "requested_slot": None},
+        events=[
+            {"event": "slot", "name": "case_number", "value": "100001"},
+            {"event": "slot", "name": "verification_outcome", "value": "refused"},
+            {"event": "user", "text": "140385"},
+        ],
+        text="140385",
+    )
+    result = ValidateVerificationForm().validate_case_number("140385", CollectingDispatcher(), tracker, {})
+    assert result == {"case_number": "100001", "birth_date": "1985-03-14"}
+    # A case number that is no date is a new case number.
+    result = ValidateVerificationForm().validate_case_number("100002", CollectingDispatcher(), tracker, {})
+    assert result == {"case_number": "100002"}
+
+
+async def test_the_wrong_person_is_asked_nothing_more_and_offered_a_caseworker() -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        {"case_number": "100001", "pending_topic": "balance"}, text="det er ikke meg dere leter etter"
+    )
+    events = await ActionWrongPerson().run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_wrong_person"]
+    assert slot_events(events) == {
+        "case_number": None,
+        "birth_date": None,
+        "national_id": None,
+        "pending_topic": None,
+        "handoff_reason": "wrong_person",
+    }
 
 
 def test_case_numbers_must_have_six_to_eight_digits() -> None:
