@@ -13,16 +13,28 @@ Routes under `/webhooks/twilio_voice/`, every one signature-checked against `PUB
 
 When the dialogue has created a handoff (the `utter_handoff_created` response), the caller is
 put through with `<Dial>` (`VOICE_TRANSFER_TO`, a number or SIP address) or `<Enqueue>`.
+
+While the dialogue asks for a case number or a birth date (the tracker's `requested_slot`), the
+recogniser gets hints for digits or dates, and a value heard in speech is read back first ("Jeg
+hørte 1 0 0 0 0 1. Stemmer det?"): yes (or key 1) passes the normalised value to the dialogue, no
+(or key 2) asks again. Keyed digits need no read-back. What awaits confirmation is kept in this
+replica's memory for a few minutes (never in the tracker, never logged): a call's webhooks reach
+the replica that answered the previous one as long as Twilio's requests are sticky; if not, the
+caller is simply asked again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from dataclasses import dataclass
+from datetime import date
 from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import urlencode
 
+from babel.dates import format_date, get_month_names
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.core.events import ActionExecuted, Restarted
 from sanic import Blueprint, response
@@ -45,6 +57,7 @@ from bot.channels.common import (
 from bot.channels.conversation_ids import voice_conversation_id
 from bot.channels.limits import MAX_MESSAGE_CHARACTERS, TOO_LONG_RESPONSE, too_long
 from bot.config import Settings, load_settings
+from bot.nlu.entity_extractor import extract_entities, reference_today
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +76,89 @@ HINTS = {
     "en": "case number,date of birth,national identity number,caseworker,payment plan,postponement,"
     "debt collection,fee,interest,invoice,account number,KID,privacy",
 }
+# What the caller is expected to say next: digits for a case number, a date for a birth date, and
+# yes or no after a read-back. Put before the domain words; recognisers weigh early hints no less.
+_NB_ORDINALS = "første andre tredje fjerde femte sjette sjuende åttende niende".split()
+_EN_ORDINALS = "first second third fourth fifth sixth seventh eighth ninth".split()
+
+
+def _month_names(locale: str) -> list[str]:
+    return list(get_month_names("wide", "format", locale).values())
+
+
+EXPECTED_HINTS = {
+    "case_number": {
+        "nb": "saksnummer,null,en,to,tre,fire,fem,seks,sju,åtte,ni,hundre,tusen",
+        "en": "case number,zero,oh,one,two,three,four,five,six,seven,eight,nine,hundred,thousand",
+    },
+    "birth_date": {
+        "nb": ",".join(
+            [
+                *_month_names("nb"),
+                *_NB_ORDINALS,
+                *"tiende ellevte tolvte trettende fjortende femtende sekstende syttende attende nittende".split(),
+                "tjuende",
+                *(f"tjue{ordinal}" for ordinal in _NB_ORDINALS),
+                "trettiende",
+                "trettiførste",
+                "nitten",
+                "to tusen",
+            ]
+        ),
+        "en": ",".join(
+            [
+                *_month_names("en"),
+                *_EN_ORDINALS,
+                *"tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth".split(),
+                "eighteenth",
+                "nineteenth",
+                "twentieth",
+                *(f"twenty {ordinal}" for ordinal in _EN_ORDINALS),
+                "thirtieth",
+                "thirty first",
+                "nineteen",
+                "two thousand",
+            ]
+        ),
+    },
+    "confirm": {"nb": "ja,nei,det stemmer,stemmer ikke,feil", "en": "yes,no,that's right,that is wrong"},
+}
+READ_BACK_SLOTS = ("case_number", "birth_date")  # requested slots whose spoken value is read back
+ASK_AGAIN = {"case_number": "utter_ask_case_number", "birth_date": "utter_ask_birth_date"}
+CONFIRM_KEYS = {"1": True, "2": False}
+READ_BACK_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A case number or birth date recognised in speech, waiting for the caller's yes."""
+
+    slot: str
+    value: str  # the entity's normalised value: digits, or an ISO date
+    expires: float
+
+    def message(self) -> str:
+        """The text the dialogue gets once confirmed: as if the caller had keyed it."""
+        if self.slot == "birth_date":
+            return date.fromisoformat(self.value).strftime("%d.%m.%Y")
+        return self.value
+
+    def spoken(self, language: str) -> str:
+        """How the read-back says it: digit by digit, or the date in words."""
+        if self.slot == "birth_date":
+            pattern = "MMMM d, y" if language == "en" else "d. MMMM y"
+            return format_date(date.fromisoformat(self.value), pattern, locale=language)
+        return " ".join(self.value)
+
+
+def heard_in_speech(requested_slot: Optional[str], speech: str) -> Optional[Heard]:
+    """The value of the kind the dialogue asked for, if the speech holds one."""
+    if requested_slot not in READ_BACK_SLOTS:
+        return None
+    for entity in extract_entities(speech, reference_today()):
+        if entity["entity"] == requested_slot:
+            return Heard(requested_slot, str(entity["value"]), time.monotonic() + READ_BACK_SECONDS)
+    return None
 
 
 def twiml(voice_response: VoiceResponse) -> HTTPResponse:
@@ -82,6 +178,8 @@ class TwilioVoiceInput(InputChannel):
         self.settings = settings
         # Turns still running after their webhook answered "one moment" (this replica's only).
         self._running: dict[str, tuple[asyncio.Task, ReplyCollector]] = {}
+        # Values heard in speech and read back, by conversation, until the caller says yes or no.
+        self._heard: dict[str, Heard] = {}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint("twilio_voice_webhook", __name__)
@@ -113,8 +211,17 @@ class TwilioVoiceInput(InputChannel):
                     text=await render(agent, tracker, TOO_LONG_RESPONSE, CHANNEL, max_characters=MAX_MESSAGE_CHARACTERS)
                 )
                 return self._gather_twiml([prompt], tracker, agent, silence_count=0, choices=[])
+            heard = self._heard.pop(sender_id, None)
+            if heard is not None and heard.expires > time.monotonic():
+                if digits in CONFIRM_KEYS or not digits:
+                    return await self._confirmed(agent, sender_id, heard, digits, speech, on_new_message)
             if digits:
                 text = choice_payload(await tracker_of(agent, sender_id), digits) or digits
+            else:
+                tracker = await tracker_of(agent, sender_id)
+                heard = heard_in_speech(tracker.get_slot("requested_slot"), speech)
+                if heard is not None:
+                    return await self._read_back(agent, tracker, sender_id, heard)
             return await self._turn(agent, sender_id, text, on_new_message)
 
         @hook.route("/silence", methods=["POST"])
@@ -203,8 +310,32 @@ class TwilioVoiceInput(InputChannel):
         voice_response.hangup()
         return twiml(voice_response)
 
+    async def _read_back(self, agent, tracker, sender_id: str, heard: Heard) -> HTTPResponse:
+        self._heard[sender_id] = heard
+        text = await render(agent, tracker, "utter_voice_read_back", CHANNEL, heard=heard.spoken(language_of(tracker)))
+        return self._gather_twiml([Reply(text=text)], tracker, agent, silence_count=0, choices=[], expecting="confirm")
+
+    async def _confirmed(self, agent, sender_id: str, heard: Heard, digits: str, speech: str, on_new_message):
+        """The caller's answer to a read-back: yes passes the value on; no, or anything unclear,
+        asks the dialogue's question again; a new value of the same kind is read back in turn."""
+        if digits:
+            agreed = CONFIRM_KEYS[digits]
+        else:
+            intent = ((await agent.parse_message(speech)).get("intent") or {}).get("name")
+            agreed = intent == "affirm"
+            if intent != "deny" and not agreed:
+                again = heard_in_speech(heard.slot, speech)
+                if again is not None:
+                    return await self._read_back(agent, await tracker_of(agent, sender_id), sender_id, again)
+        if agreed:
+            return await self._turn(agent, sender_id, heard.message(), on_new_message)
+        tracker = await tracker_of(agent, sender_id)
+        question = Reply(text=await render(agent, tracker, ASK_AGAIN[heard.slot], CHANNEL))
+        return self._gather_twiml([question], tracker, agent, silence_count=0, choices=[])
+
     async def _close(self, agent, sender_id: str) -> None:
         """The call has ended: so has its conversation (verification included)."""
+        self._heard.pop(sender_id, None)
         async with agent.lock_store.lock(sender_id):
             tracker = await agent.tracker_store.retrieve(sender_id)
             if tracker is None:
@@ -230,8 +361,14 @@ class TwilioVoiceInput(InputChannel):
                 )
         return self._gather_twiml(replies, tracker, agent, silence_count=silence_count, choices=choices)
 
-    def _gather_twiml(self, replies, tracker, agent, *, silence_count: int, choices: list[str]) -> HTTPResponse:
+    def _gather_twiml(
+        self, replies, tracker, agent, *, silence_count: int, choices: list[str], expecting: Optional[str] = None
+    ) -> HTTPResponse:
         language = language_of(tracker)
+        expecting = expecting or tracker.get_slot("requested_slot")
+        hints = HINTS[language]
+        if expecting in EXPECTED_HINTS:
+            hints = f"{EXPECTED_HINTS[expecting][language]},{hints}"
         voice_response = VoiceResponse()
         gather = voice_response.gather(
             input="speech dtmf",
@@ -242,7 +379,7 @@ class TwilioVoiceInput(InputChannel):
             speech_timeout="auto",
             timeout=5,
             finish_on_key="#",
-            hints=HINTS[language],
+            hints=hints,
             action_on_empty_result=False,
         )
         for reply in replies:

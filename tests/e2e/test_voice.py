@@ -117,6 +117,77 @@ async def test_speech_and_keypad_both_reach_the_dialogue_and_verify_kari(twilio)
     assert all("sender_phone" not in (event.get("metadata") or {}) for event in events if event["event"] == "user")
 
 
+async def test_kari_is_verified_by_speech_alone_with_each_value_read_back_first(twilio):
+    """What the recogniser writes for a caller who says everything: spoken digits and a spoken
+    date, each read back and confirmed before the dialogue uses it."""
+    call_sid = new_call_sid()
+    greeting = await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    assert "tast" in spoken(greeting) and "skriv" not in spoken(greeting)  # a caller never writes
+    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Hva skylder jeg?")
+    assert "saksnummeret" in spoken(asked)
+    assert asked.find("Gather").get("hints").startswith("saksnummer,null,en,to,tre")  # digits expected
+
+    read_back = await turn(
+        twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="en null null null null en", Confidence="0.8"
+    )
+    assert "Jeg hørte 1 0 0 0 0 1. Stemmer det?" in spoken(read_back)
+    assert read_back.find("Gather").get("hints").startswith("ja,nei")
+    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Ja.")
+    assert "fødselsdatoen" in spoken(asked)
+    assert "mars" in asked.find("Gather").get("hints").split(",")  # a date expected
+
+    read_back = await turn(
+        twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="fjortende mars nitten åttifem"
+    )
+    assert "Jeg hørte 14. mars 1985. Stemmer det?" in spoken(read_back)
+    answer = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="ja det stemmer")
+    status, case = await twilio.case_api("GET", "/cases/100001")
+    assert status == 200
+    assert money(case["balance"], "nb") in spoken(answer)
+
+    events = await twilio.tracker_events(f"voice-{call_sid}")
+    user_texts = [event["text"] for event in events if event["event"] == "user"]
+    # Only the confirmed, normalised values reached the dialogue; the birth date is not kept.
+    assert user_texts[-3:] == ["Hva skylder jeg?", "100001", "[fødselsdato fjernet]"]
+
+
+async def test_a_misheard_case_number_is_asked_for_again_and_never_reaches_the_dialogue(twilio):
+    call_sid = new_call_sid()
+    await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Hva skylder jeg?")
+    read_back = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="1 0 0 0 0 7")
+    assert "Jeg hørte 1 0 0 0 0 7." in spoken(read_back)
+    again = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="nei")
+    assert "saksnummeret" in spoken(again)
+    # Keyed digits need no read-back: they go straight on.
+    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, Digits="100001", FinishedOnKey="#")
+    assert "tast den med åtte sifre" in spoken(asked)
+    events = await twilio.tracker_events(f"voice-{call_sid}")
+    user_texts = [event["text"] for event in events if event["event"] == "user"]
+    assert user_texts[-2:] == ["Hva skylder jeg?", "100001"]
+
+
+async def test_an_english_caller_hears_the_read_back_in_english_and_confirms_with_a_key(twilio):
+    call_sid = new_call_sid()
+    await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
+    await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="Can we speak English, please?")
+    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="How much do I owe?")
+    assert "case number" in spoken(asked)
+    read_back = await turn(
+        twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="one zero zero zero zero one"
+    )
+    assert "I heard 1 0 0 0 0 1. Is that right?" in spoken(read_back)
+    asked = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, Digits="1")
+    assert "date of birth" in spoken(asked)
+    read_back = await turn(
+        twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="March fourteenth, nineteen eighty-five."
+    )
+    assert "I heard March 14, 1985. Is that right?" in spoken(read_back)
+    answer = await turn(twilio, "/webhooks/twilio_voice/gather", call_sid, SpeechResult="yes")
+    status, case = await twilio.case_api("GET", "/cases/100001")
+    assert money(case["balance"], "en") in spoken(answer)
+
+
 async def test_silence_is_reprompted_twice_then_a_caseworker_is_offered_and_the_call_is_transferred(twilio):
     call_sid = new_call_sid()
     await turn(twilio, "/webhooks/twilio_voice/webhook", call_sid)
