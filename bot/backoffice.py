@@ -1,5 +1,5 @@
 """The backoffice process: the reference case system's API, the debtor web chat page at `/`, the
-caseworker console at `/console`, and the SMS outbox delivery loop."""
+caseworker console at `/console`, the SMS outbox delivery loop, and health checks and metrics."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from aiohttp import web
 
 from bot import console, outbound_sms
 from bot import web as web_chat
+from bot.case_system.http import operations
 from bot.case_system.http.app import create_app
 from bot.config import Settings, load_settings
 from bot.logs import configure_logging
@@ -14,6 +15,7 @@ from bot.logs import configure_logging
 
 def create_backoffice(settings: Settings) -> web.Application:
     app = create_app(settings)
+    operations.add_routes(app)  # /health/live, /health/ready, /metrics
     web_chat.add_routes(app, settings)
     console.add_routes(app, settings)
     outbound_sms.attach(app, settings)

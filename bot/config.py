@@ -36,6 +36,8 @@ class Settings:
     action_server_token: str = env("ACTION_SERVER_TOKEN", "", secret=True)  # dialogue -> action server
     # Encrypts the caseworker console's session cookies; the same in every backoffice process.
     console_session_secret: str = env("CONSOLE_SESSION_SECRET", "", secret=True)
+    # The Bearer token a Prometheus scrape of /metrics must carry (every process); empty: no /metrics.
+    metrics_token: str = env("METRICS_TOKEN", "", secret=True)
 
     # Stores.
     database_url: str = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'casesystem.db'}")  # case system

@@ -20,7 +20,8 @@ And what it adds around Rasa:
 - The API token is read from `RASA_API_TOKEN` in the environment, never from the command line
   (which `ps` shows to every user of the machine).
 - `GET /health` answers 200 without a token once the model is loaded (503 before): the runner's
-  check that the process can serve.
+  check that the process can serve. `/health/live`, `/health/ready` and `/metrics` are in
+  bot.dialogue_operations.
 - A custom action that gets no answer from the action server within `ACTION_TIMEOUT_SECONDS`
   (Rasa waits up to 5 minutes) ends the turn with `utter_assistant_unavailable`, so the debtor
   hears within seconds that something is wrong instead of waiting in silence.
@@ -53,6 +54,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from actions.case_system_client import CaseSystemClient
+from bot import dialogue_operations
 from bot.caseworker_relay import CaseworkerRelay
 from bot.config import load_settings
 from bot.graph_runner import SequentialGraphRunner
@@ -178,6 +180,7 @@ _configure_app = rasa.core.run.configure_app
 def configure_app(*args: Any, **kwargs: Any) -> Sanic:
     app = _configure_app(*args, **kwargs)
     app.add_route(health, "/health", methods=["GET"], name="debtbot_health")
+    dialogue_operations.add_routes(app, load_settings().metrics_token)  # /health/live, /health/ready, /metrics
     # Messages far over any channel's limit are refused before they are read (413).
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
     route_library_loggers()  # Sanic gave its loggers handlers of their own when it made the app
@@ -215,6 +218,7 @@ def install() -> None:
     Domain.is_empty = domain_is_empty
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # the runner the agent loads a model with
     rasa.core.run.configure_app = configure_app
+    dialogue_operations.count_turns()
     relay = CaseworkerRelay(CaseSystemClient.from_settings(settings))
     rasa.core.processor.MessageProcessor._run_prediction_loop = forwarding_while_paused(relay)
     configure_rasa_logging()

@@ -32,6 +32,7 @@ GENERATED_SECRETS = (
     "RASA_API_TOKEN",
     "CONVERSATION_ID_KEY",
     "ACTION_SERVER_TOKEN",
+    "METRICS_TOKEN",
     "CONSOLE_SESSION_SECRET",
 )
 # Demo mode only: the passwords of the demo caseworker `demo` and the demo supervisor `supervisor`.

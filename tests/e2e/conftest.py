@@ -44,6 +44,7 @@ def isolated_settings(root: Path, **overrides: str) -> Settings:
             "CONVERSATION_ID_KEY": secrets.token_urlsafe(16),
             "ACTION_SERVER_TOKEN": secrets.token_urlsafe(16),
             "CONSOLE_SESSION_SECRET": secrets.token_urlsafe(32),
+            "METRICS_TOKEN": secrets.token_urlsafe(16),
             "CASEWORKER_DEMO_PASSWORD": DEMO_CASEWORKER_PASSWORD,
             "BACKOFFICE_PORT": str(free_port()),
             "RASA_PORT": str(free_port()),
