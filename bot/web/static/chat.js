@@ -5,6 +5,7 @@
 
   var main = document.getElementById("main");
   var log = document.getElementById("log");
+  var conversation = document.getElementById("conversation"); // the scrolling chat area
   var typing = document.getElementById("typing");
   var status = document.getElementById("status");
   var form = document.getElementById("composer");
@@ -104,7 +105,12 @@
     showStatus();
     log.appendChild(item);
     shown += 1;
-    item.scrollIntoView({ block: "end" });
+    showLatest();
+  }
+
+  // Keep the newest message in view inside the chat area (the page itself does not scroll).
+  function showLatest() {
+    conversation.scrollTop = conversation.scrollHeight;
   }
 
   function send(text, shownAs) {
@@ -135,7 +141,10 @@
     message.sender = "bot";
     addMessage(message);
   });
-  socket.on("bot_typing", function (state) { typing.hidden = !state.typing; });
+  socket.on("bot_typing", function (state) {
+    typing.hidden = !state.typing;
+    showLatest();
+  });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
