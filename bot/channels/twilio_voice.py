@@ -311,6 +311,9 @@ class TwilioVoiceInput(InputChannel):
         return twiml(voice_response)
 
     async def _read_back(self, agent, tracker, sender_id: str, heard: Heard) -> HTTPResponse:
+        now = time.monotonic()
+        for stale in [call for call, waiting in self._heard.items() if waiting.expires <= now]:
+            del self._heard[stale]  # calls that ended without a status callback
         self._heard[sender_id] = heard
         text = await render(agent, tracker, "utter_voice_read_back", CHANNEL, heard=heard.spoken(language_of(tracker)))
         return self._gather_twiml([Reply(text=text)], tracker, agent, silence_count=0, choices=[], expecting="confirm")
