@@ -15,7 +15,8 @@ CATALOGUE = (
     "ask_contact ask_why_contacted ask_balance explain_claim ask_creditor ask_fees ask_interest "
     "ask_payment_info request_payment_plan request_postponement report_payment_made dispute_claim "
     "report_hardship rights_access rights_rectification rights_erasure rights_restriction "
-    "rights_objection rights_portability rights_human_review privacy"
+    "rights_objection rights_portability rights_human_review privacy ask_capabilities no_case_number wrong_person "
+    "ask_stage ask_invoice"
 ).split()
 PRIVACY_TOPICS = (
     "purpose legal_basis data_categories data_sources sharing retention automated_decisions "
@@ -74,3 +75,11 @@ def test_held_out_sentences_are_not_in_the_training_data(training) -> None:
     trained = {normalised(text) for text, _, _ in training}
     assert [text for text, _, _ in held_out if normalised(text) in trained] == []
     assert {intent for _, intent, _ in held_out} == set(CATALOGUE)
+
+
+def test_messy_messages_are_not_in_the_training_data(training) -> None:
+    messy = sentences("tests/nlu/messy.yml")
+    assert len(messy) >= 60
+    trained = {normalised(text) for text, _, _ in training}
+    assert [text for text, _, _ in messy if normalised(text) in trained] == []
+    assert {intent for _, intent, _ in messy} <= set(CATALOGUE)
