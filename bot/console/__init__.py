@@ -19,6 +19,7 @@ from bot.config import Settings
 
 
 def add_routes(app: web.Application, settings: Settings) -> None:
-    from bot.console import views
+    from bot.console import dashboard, views
 
     views.add_routes(app, settings)
+    dashboard.add_routes(app)
