@@ -81,7 +81,9 @@ class AgencyScheduler:
 
 
 def attach(app, settings: Settings) -> None:
-    """Run the scheduler for as long as `app` (the backoffice) runs; after the case system's start-up."""
+    """Run the scheduler for as long as `app` (the backoffice) runs; after the case system's start-up.
+    A malformed `AGENCY_CONTACT_HOURS` stops the start with a `ValueError` that names it."""
+    contact_hours(settings.agency_contact_hours)
 
     async def scheduler_loop(app):
         task = asyncio.create_task(AgencyScheduler(app[CASE_SYSTEM].sessions, settings).run(), name="agency-messages")

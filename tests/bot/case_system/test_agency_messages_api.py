@@ -4,12 +4,15 @@ each queued once, in the debtor's language, held for the contact window, honouri
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
+from aiohttp.test_utils import TestClient, TestServer
 
 from bot.agency_scheduler import run_pass
+from bot.backoffice import create_backoffice
 from bot.case_system.contract.enums import Channel, InstallmentStatus, PaymentPlanStatus
 from bot.case_system.domain import outbox as outbox_module
 from bot.case_system.domain.contact_window import contact_hours
@@ -23,7 +26,7 @@ from bot.case_system.store.models import (
     SmsOptOut,
 )
 from bot.outbound_sms import next_deliverable
-from tests.bot.case_system.conftest import acting_for, add_caseworker
+from tests.bot.case_system.conftest import acting_for, add_caseworker, make_settings
 from tests.bot.case_system.test_rights_api import log_request, verify
 
 KARI_PHONE = "+4791234567"
@@ -230,3 +233,10 @@ async def test_a_held_agency_message_does_not_hold_back_an_answer_to_the_same_nu
         )
         await session.commit()
         assert [m.id for m in await next_deliverable(session, now=sunday)] == [answer.id]
+
+
+async def test_the_backoffice_runs_the_scheduler_beside_the_outbox(database_url):
+    settings = make_settings(database_url, AGENCY_MESSAGE_POLL_SECONDS="3600")
+    async with TestClient(TestServer(create_backoffice(settings))):
+        assert "agency-messages" in {task.get_name() for task in asyncio.all_tasks()}
+    assert "agency-messages" not in {task.get_name() for task in asyncio.all_tasks() if not task.done()}

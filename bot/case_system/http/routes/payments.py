@@ -9,6 +9,7 @@ from bot.case_system.contract.responses import PaymentRegistered
 from bot.case_system.domain import payment_service
 from bot.case_system.http.context import Answer, Call, Endpoint
 from bot.case_system.http.routes.answers import BAD_BODY, CASE_PATH, NO_CASE, UNAUTHORIZED
+from bot.case_system.http.routes.sms import OUTBOX_SIGNAL
 
 
 async def register_payment(call: Call) -> web.Response:
@@ -23,6 +24,9 @@ async def register_payment(call: Call) -> web.Response:
         rates=call.system.rates,
         context=call.audit_context(),
     )
+    signal = call.request.app.get(OUTBOX_SIGNAL)
+    if signal is not None and registered.receipt is not None:
+        signal.set()  # the delivery loop sends it now if the contact window is open
     answer = PaymentRegistered(
         id=registered.payment.id,
         case_number=case_number,
