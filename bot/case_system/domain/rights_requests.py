@@ -8,8 +8,9 @@
   lets us ask for confirmation; it does not let us ignore the request). Nothing is disclosed to them.
 - A caseworker may extend the deadline by up to two further months, with a reason, where the
   request is complex or there are many (Art. 12(3)); only within the first month after receipt,
-  and the debtor is told of it and why. Received 31 January and extended by two months: due 31
-  May instead of 28 February. An extended request is overdue only after its extended deadline.
+  and the debtor is told of it and why. Received 31 January and extended by two months: due 30
+  April (three months from receipt) instead of 28 February. An extended request is overdue only
+  after its extended deadline.
 - A request the agency refuses (does not act on) is closed as rejected; the debtor is told why and
   that they may complain to Datatilsynet and seek a judicial remedy (Art. 12(4), 77 and 79).
 - Each request gets a short reference the debtor can quote: random rather than sequential, so
