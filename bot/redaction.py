@@ -20,7 +20,9 @@ Events about to be persisted (`redact_events`) lose, besides identity numbers:
 - the verification factors' slot values (`birth_date`, `national_id` become empty): they are
   used in the turn they were given, by the in-memory tracker, and never needed again;
 - a birth date in a verification message, in its text, parse data and entities, and in any
-  slot filled from that message (its digits fill `case_number` before the form reads them).
+  slot filled from that message (its digits fill `case_number` before the form reads them);
+- the contact an unverified debtor gave for a handoff: the `handoff_contact` slot's value and the
+  words of the message that answered the question for it (it is stored with the handoff).
 
 A verification message is one the entity extractor found a `birth_date` in, or one that answered
 the question for the birth date (`requested_slot` was `birth_date`): there the answer is redacted
@@ -54,13 +56,19 @@ BIRTH_DATE_PLACEHOLDER = "[fødselsdato fjernet]"
 # Digits joined by single separators: "14838540024", "148385 40024", "1234.56.78903", "14.03.2026".
 DIGIT_GROUPS = re.compile(r"\d+(?:[ \u00a0.-]\d+)*")
 GROUP_SEPARATOR = re.compile(r"[ \u00a0.-]")
-# Eleven digits, however grouped: whatever might be an identity number (a quick test).
-ELEVEN_DIGITS = re.compile(r"\d(?:[ \u00a0.-]?\d){10}")
+# Eleven digits, however grouped, with no digit on either side: whatever might be an identity
+# number (a quick test; a timestamp such as 1796568320.8341234 is not one).
+ELEVEN_DIGITS = re.compile(r"(?<!\d)\d(?:[ \u00a0.-]?\d){10}(?!\d)")
 ID_LENGTH = 11
 _H_NUMBER_MONTHS = range(41, 53)  # H-nummer: month + 40
 
-# Slots holding a verification factor; the verifying action clears them in the same turn.
-FACTOR_SLOTS = frozenset({"birth_date", "national_id"})
+# Slots holding a verification factor, or the contact an unverified debtor gave for a handoff;
+# the action that uses each clears it in the same turn.
+FACTOR_SLOTS = frozenset({"birth_date", "national_id", "handoff_contact"})
+# The answer to the question for a handoff contact (a phone number or e-mail address) is kept
+# with the handoff only; its message is stored without its words.
+CONTACT_SLOTS = frozenset({"handoff_contact"})
+CONTACT_PLACEHOLDER = "[kontaktopplysning fjernet]"
 NATIONAL_ID_SLOT = "national_id"
 VERIFYING_ACTION = "action_verify_identity"  # actions/verification.py
 BIRTH_DATE_ENTITY = "birth_date"
@@ -276,6 +284,13 @@ def _redact_user_event(event: dict[str, Any], answering_birth_date: bool, today:
     return {**event, "text": redacted_text, "parse_data": parse_data or event.get("parse_data")}
 
 
+def _without_words(event: dict[str, Any]) -> dict[str, Any]:
+    parse_data = dict(event.get("parse_data") or {})
+    if parse_data:
+        parse_data.update(text=CONTACT_PLACEHOLDER, entities=[])
+    return {**event, "text": CONTACT_PLACEHOLDER, "parse_data": parse_data or event.get("parse_data")}
+
+
 def redact_event(
     event: dict[str, Any],
     requested_slot: Optional[str] = None,
@@ -295,6 +310,8 @@ def redact_event(
         serialised = json.dumps(event, ensure_ascii=False)
     if kind == "user":
         event = _redact_user_event(event, answering, today)
+        if requested_slot in CONTACT_SLOTS:
+            event = _without_words(event)
     elif kind == "slot" and (
         event.get("name") in FACTOR_SLOTS
         or (answering and isinstance(event.get("value"), str) and parse_birth_date(event["value"], today))
