@@ -190,9 +190,9 @@ def _header(headers: Mapping[str, str], name: str, pattern: re.Pattern[str], rul
     # Actors and purposes are identifiers ("action-server", "caseworker:anne"), not free text, so
     # a caller cannot smuggle personal data into the audit trail through a header.
     value = headers.get(name)
-    if value is None or not value.strip():
+    if value is None:
         return None
-    value = value.strip()
+    value = value.strip()  # an empty value is refused like any other that breaks the rule
     if not pattern.fullmatch(value):
         raise errors.invalid_field(name, rule)
     return value

@@ -89,7 +89,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except errors.ApiError as error:
         return error_response(error)
     except web.HTTPException as exception:
-        return error_response(_from_http_exception(exception))
+        response = error_response(_from_http_exception(exception))
+        if isinstance(exception, web.HTTPMethodNotAllowed):  # RFC 9110: a 405 names what is allowed
+            response.headers["Allow"] = ", ".join(sorted(exception.allowed_methods))
+        return response
     except asyncio.CancelledError:
         raise
     except Exception:
