@@ -4,6 +4,11 @@ Identity numbers are synthetic (month + 80), so they can never belong to real pe
 only accepted in demo mode. The creditors are invented, with organisation numbers that pass the
 mod-11 check. Fees are charged at exactly the legal cap on the day charged, computed with
 `fees`, and the paid-in-full case is paid exactly what `claims` says was owed on the payment day.
+
+Every letter is on record with the deadline printed in it (table `notices`): each reminder fee is
+charged with a reminder sent at least 14 days after the due date, moved to the next bank day when
+it falls on a weekend (four of the six cases do); a collection fee only after a collection notice
+ran out unpaid; the heavy collection fee only after a payment demand ran out unpaid.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ from typing import Optional
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.case_system.contract.enums import CaseStage, CaseStatus, Language, LineType
+from bot.case_system.contract.enums import CaseStage, CaseStatus, Language, LineType, NoticeKind
 from bot.case_system.domain import fees
 from bot.case_system.domain.claims import ClaimLine, Payment, claim_statement
 from bot.case_system.domain.identifiers import kid_with_check_digit
 from bot.case_system.domain.interest import RateTable, load_default_rate_table
 from bot.case_system.store import queries
-from bot.case_system.store.models import Case, ClaimLineRecord, Creditor, Debtor, PaymentRecord
+from bot.case_system.store.models import Case, ClaimLineRecord, Creditor, Debtor, Notice, PaymentRecord
 from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +52,13 @@ class DemoFee:
 
 
 @dataclass(frozen=True)
+class DemoNotice:
+    kind: NoticeKind
+    sent_on: date
+    deadline: date  # as printed in the letter
+
+
+@dataclass(frozen=True)
 class DemoCase:
     case_number: str
     debtor: str  # national id
@@ -60,7 +72,7 @@ class DemoCase:
     fees: tuple[DemoFee, ...] = ()
     payments: tuple[tuple[date, Decimal], ...] = ()
     paid_in_full_on: Optional[date] = None  # closed, after one payment of the whole claim
-    notice_sent_on: Optional[date] = None  # the letter of the current stage
+    notices: tuple[DemoNotice, ...] = ()
 
 
 CREDITORS = {
@@ -80,6 +92,11 @@ DEBTORS = (
 
 REMINDER = LineType.REMINDER_FEE  # purregebyr
 COLLECTION = LineType.COLLECTION_FEE  # inkassosalær
+PURRING = NoticeKind.REMINDER
+INKASSOVARSEL = NoticeKind.COLLECTION_NOTICE
+BETALINGSOPPFORDRING = NoticeKind.PAYMENT_DEMAND
+# The letter whose sending day is the case's `notice_sent_on` (open cases at a letter stage).
+STAGE_LETTER = {CaseStage.INKASSOVARSEL: INKASSOVARSEL, CaseStage.BETALINGSOPPFORDRING: BETALINGSOPPFORDRING}
 
 CASES = (
     DemoCase(
@@ -92,9 +109,13 @@ CASES = (
         due_date=date(2026, 8, 15),
         principal=Decimal("2450.00"),
         stage=CaseStage.BETALINGSOPPFORDRING,
-        # Reminder 14 days after the due date; payment demand after the collection notice ran out.
-        fees=(DemoFee(REMINDER, date(2026, 8, 29)), DemoFee(COLLECTION, date(2026, 10, 5))),
-        notice_sent_on=date(2026, 10, 7),  # its deadline, 21 October, has passed
+        # Due on a Saturday, so in time on Monday 17 August; the reminder 14 days after that.
+        fees=(DemoFee(REMINDER, date(2026, 8, 31)), DemoFee(COLLECTION, date(2026, 10, 5))),
+        notices=(
+            DemoNotice(PURRING, date(2026, 8, 31), date(2026, 9, 14)),
+            DemoNotice(INKASSOVARSEL, date(2026, 9, 15), date(2026, 9, 29)),
+            DemoNotice(BETALINGSOPPFORDRING, date(2026, 10, 7), date(2026, 10, 21)),  # has passed
+        ),
     ),
     DemoCase(
         case_number="100002",
@@ -107,7 +128,10 @@ CASES = (
         principal=Decimal("1199.00"),
         stage=CaseStage.INKASSOVARSEL,
         fees=(DemoFee(REMINDER, date(2026, 9, 29)),),
-        notice_sent_on=date(2026, 11, 13),  # deadline 27 November
+        notices=(
+            DemoNotice(PURRING, date(2026, 9, 29), date(2026, 10, 13)),
+            DemoNotice(INKASSOVARSEL, date(2026, 11, 13), date(2026, 11, 27)),
+        ),
     ),
     DemoCase(
         case_number="100003",
@@ -121,7 +145,11 @@ CASES = (
         stage=CaseStage.BETALINGSOPPFORDRING,
         fees=(DemoFee(REMINDER, date(2026, 7, 3)), DemoFee(COLLECTION, date(2026, 8, 10))),
         payments=((date(2026, 9, 1), Decimal("1000.00")),),
-        notice_sent_on=date(2026, 8, 12),  # deadline 26 August; paid in part after it
+        notices=(
+            DemoNotice(PURRING, date(2026, 7, 3), date(2026, 7, 17)),
+            DemoNotice(INKASSOVARSEL, date(2026, 7, 20), date(2026, 8, 3)),
+            DemoNotice(BETALINGSOPPFORDRING, date(2026, 8, 12), date(2026, 8, 26)),  # paid in part after it
+        ),
     ),
     DemoCase(
         case_number="100004",
@@ -133,8 +161,12 @@ CASES = (
         due_date=date(2026, 10, 10),
         principal=Decimal("3100.00"),
         stage=CaseStage.INKASSOVARSEL,
-        fees=(DemoFee(REMINDER, date(2026, 10, 24)),),
-        notice_sent_on=date(2026, 11, 16),  # deadline 30 November
+        # Due on a Saturday, so in time on Monday 12 October; the reminder 14 days after that.
+        fees=(DemoFee(REMINDER, date(2026, 10, 26)),),
+        notices=(
+            DemoNotice(PURRING, date(2026, 10, 26), date(2026, 11, 9)),
+            DemoNotice(INKASSOVARSEL, date(2026, 11, 16), date(2026, 11, 30)),
+        ),
     ),
     DemoCase(
         case_number="100005",
@@ -146,8 +178,14 @@ CASES = (
         due_date=date(2026, 2, 14),
         principal=Decimal("14500.00"),
         stage=CaseStage.LEGAL_COLLECTION,
-        # The payment demand's deadline ran out unpaid, so the heavy rate (tungt salær) applies.
-        fees=(DemoFee(REMINDER, date(2026, 2, 28)), DemoFee(COLLECTION, date(2026, 4, 14), heavy=True)),
+        # Due on a Saturday (in time on Monday 16 February). The payment demand's deadline ran out
+        # unpaid, so the heavy rate (tungt salær) applies.
+        fees=(DemoFee(REMINDER, date(2026, 3, 2)), DemoFee(COLLECTION, date(2026, 4, 22), heavy=True)),
+        notices=(
+            DemoNotice(PURRING, date(2026, 3, 2), date(2026, 3, 16)),
+            DemoNotice(INKASSOVARSEL, date(2026, 3, 17), date(2026, 3, 31)),
+            DemoNotice(BETALINGSOPPFORDRING, date(2026, 4, 7), date(2026, 4, 21)),
+        ),
     ),
     DemoCase(
         case_number="100006",
@@ -159,8 +197,13 @@ CASES = (
         due_date=date(2026, 2, 15),
         principal=Decimal("799.00"),
         stage=CaseStage.INKASSOVARSEL,
-        fees=(DemoFee(REMINDER, date(2026, 3, 1)),),
+        # Due on a Sunday (in time on Monday 16 February); paid within the collection notice's deadline.
+        fees=(DemoFee(REMINDER, date(2026, 3, 2)),),
         paid_in_full_on=date(2026, 3, 20),
+        notices=(
+            DemoNotice(PURRING, date(2026, 3, 2), date(2026, 3, 16)),
+            DemoNotice(INKASSOVARSEL, date(2026, 3, 17), date(2026, 3, 31)),
+        ),
     ),
 )
 
@@ -212,6 +255,11 @@ def _payments(spec: DemoCase, rates: RateTable) -> list[tuple[date, Decimal]]:
     return [*spec.payments, (spec.paid_in_full_on, owed.balance)]
 
 
+def _stage_letter_sent_on(spec: DemoCase) -> Optional[date]:
+    kind = STAGE_LETTER.get(spec.stage)
+    return max((notice.sent_on for notice in spec.notices if notice.kind is kind), default=None)
+
+
 def build_demo_records(rates: RateTable) -> list[object]:
     """The demo creditors, debtors and cases as unsaved ORM objects."""
     creditors = {org: Creditor(name=name, org_number=org) for org, name in CREDITORS.items()}
@@ -245,8 +293,11 @@ def build_demo_records(rates: RateTable) -> list[object]:
             disputed=False,
             collection_stopped=False,
             closed_on=spec.paid_in_full_on,
-            notice_sent_on=spec.notice_sent_on,
+            notice_sent_on=None if closed else _stage_letter_sent_on(spec),
         )
+        case.notices = [
+            Notice(kind=notice.kind, sent_on=notice.sent_on, deadline=notice.deadline) for notice in spec.notices
+        ]
         case.claim_lines = [
             ClaimLineRecord(
                 type=line.type.value, amount=line.amount, description=line.description, charged_on=line.from_date

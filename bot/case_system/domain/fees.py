@@ -3,6 +3,9 @@
 Every cap is a multiple of the inkassosats (the base amount set by regulation); the multiples and
 the inkassosats, each with its source, live in `data/collection_fees.yml`.
 
+Caps are exact: the fraction or multiple of the inkassosats, cut to whole øre and never rounded
+up (1/20 of 750 kroner is 37.50, not 38). A fee above the exact cap is an excess.
+
 Which day's inkassosats applies: for notices (reminder, collection notice, payment demand) the day
 the notice is sent (§ 1-2 last paragraph); for the collection fee the regulation uses the day the
 main claim is paid (§ 2-2, as quoted in the data file), so a check at charge time passes the
@@ -13,17 +16,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Iterable, Optional
 
 import yaml
 
-from bot.case_system.contract.enums import LineType
+from bot.case_system.contract.enums import FeeBreach, LineType
 from bot.case_system.domain import DATA_DIR
 from bot.case_system.domain.claims import ClaimLine
-from bot.case_system.domain.interest import decimal_from_data, to_ore
+from bot.case_system.domain.interest import ORE, decimal_from_data
 
 DEFAULT_PATH = DATA_DIR / "collection_fees.yml"
 
@@ -47,6 +50,7 @@ class FeeCheck:
     over_cap: bool
     source: str
     provisional: bool = False  # the cap rests on an inkassosats not confirmed for that date
+    breaches: tuple[FeeBreach, ...] = ()  # rules beyond the amount the fee breaks (fee_rules.py)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,6 @@ class _FeeRules:
     inkassosats: tuple[_SatsEntry, ...]
     notice_fractions: dict[str, Fraction]
     notice_source: str
-    notice_whole_krone: bool  # notice-fee caps rounded to whole kroner (half up) rather than øre
     collection_fee_from: date
     collection_fee_brackets: tuple[_Bracket, ...]
     collection_fee_source: str
@@ -96,9 +99,6 @@ def _rules() -> _FeeRules:
         )
     )
     notices = data["notice_fees"]
-    rounding = notices.get("rounding", "ore")
-    if rounding not in ("ore", "whole_krone"):
-        raise ValueError(f"notice_fees.rounding must be 'ore' or 'whole_krone', not {rounding!r}")
     fractions = {
         name: Fraction(int(notices[name]["numerator"]), int(notices[name]["denominator"]))
         for name in ("reminder_fee", "collection_notice_fee", "payment_demand_fee")
@@ -118,7 +118,6 @@ def _rules() -> _FeeRules:
         inkassosats=sats,
         notice_fractions=fractions,
         notice_source=notices["source"],
-        notice_whole_krone=rounding == "whole_krone",
         collection_fee_from=date.fromisoformat(str(salary["valid_from"])),
         collection_fee_brackets=brackets,
         collection_fee_source=salary["source"],
@@ -145,13 +144,14 @@ def inkassosats(on: date) -> Decimal:
     return inkassosats_rate(on).amount
 
 
+def exact_cap(amount: Decimal) -> Decimal:
+    """A cap in øre: cut, never rounded up, so nothing above the regulation's figure is allowed."""
+    return amount.quantize(ORE, rounding=ROUND_DOWN)
+
+
 def _notice_fee_cap(name: str, on: date) -> Decimal:
-    rules = _rules()
-    fraction = rules.notice_fractions[name]
-    cap = inkassosats(on) * fraction.numerator / fraction.denominator
-    if rules.notice_whole_krone:
-        cap = cap.quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return to_ore(cap)
+    fraction = _rules().notice_fractions[name]
+    return exact_cap(inkassosats(on) * fraction.numerator / fraction.denominator)
 
 
 def reminder_fee_cap(on: date) -> Decimal:
@@ -189,7 +189,7 @@ def collection_fee_cap(
     cap = inkassosats(on) * (bracket.heavy if heavy else bracket.light)
     if not creditor_vat_liable:
         cap = cap * (100 + rules.vat_percent) / 100
-    return to_ore(cap)
+    return exact_cap(cap)
 
 
 def check_fee(

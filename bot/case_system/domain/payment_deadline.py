@@ -7,10 +7,13 @@ The first that applies, in this order:
 3. An active payment plan: its next unpaid installment, due date and amount.
 4. A granted postponement (betalingsutsettelse): its new due date, and the balance.
 5. Legal collection (rettslig inndriving): no date; our letters' deadlines are behind the case.
-6. A letter of the current stage (inkassovarsel or betalingsoppfordring) with the day it was
-   sent: that day plus the stage's days in `data/notice_deadlines.yml`, moved to the next
-   Norwegian bank day when it is not one, and the balance.
-7. Otherwise no date: the case system does not know when the letter was sent.
+6. A letter of the current stage (inkassovarsel or betalingsoppfordring) on record: the deadline
+   printed in it, as printed (the letter's deadline is what the letter said), and the balance.
+7. Otherwise no date: the case system does not know what the letter said.
+
+`notice_deadline` gives the legal minimum a letter's printed deadline must respect (the stage's
+days in `data/notice_deadlines.yml`, moved to the next bank day); it is used to write letters
+(the demo data) and to check them, never to tell a debtor a date their letter did not give.
 
 `passed` says whether the date is before `today` (on the date itself there is still time).
 """
@@ -94,7 +97,7 @@ def pay_by(
     stage: CaseStage,
     balance: Decimal,
     today: date,
-    notice_sent_on: Optional[date] = None,
+    printed_deadline: Optional[date] = None,
     unpaid_installments: Sequence[DueInstallment] = (),
     postponed_to: Optional[date] = None,
     collection_stopped: bool = False,
@@ -102,6 +105,7 @@ def pay_by(
 ) -> PayBy:
     """The date to pay by and the amount, from a case's facts (see the module's docstring).
 
+    `printed_deadline` is the deadline printed in the current stage's letter, if one is on record;
     `unpaid_installments` are those of the active plan, if there is one.
     """
     if not isinstance(balance, Decimal):
@@ -117,10 +121,9 @@ def pay_by(
         return _dated(postponed_to, balance, PayByBasis.POSTPONEMENT, today)
     if CaseStage(stage) is CaseStage.LEGAL_COLLECTION:
         return PayBy(None, balance, PayByBasis.LEGAL_COLLECTION)
-    deadline = None if notice_sent_on is None else notice_deadline(stage, notice_sent_on)
-    if deadline is None:
+    if printed_deadline is None:
         return PayBy(None, balance, PayByBasis.NONE)
-    return _dated(deadline, balance, PayByBasis.NOTICE, today)
+    return _dated(printed_deadline, balance, PayByBasis.NOTICE, today)
 
 
 def _dated(day: date, amount: Decimal, basis: PayByBasis, today: date) -> PayBy:

@@ -14,13 +14,21 @@ from bot.case_system.contract.enums import (
     CaseStage,
     CaseStatus,
     InstallmentStatus,
+    NoticeKind,
     PaymentPlanStatus,
     PostponementStatus,
 )
-from bot.case_system.domain import fees, payment_deadline
+from bot.case_system.domain import fee_rules, fees, payment_deadline
 from bot.case_system.domain.claims import ClaimLine, ClaimStatement, Payment, claim_statement
+from bot.case_system.domain.clock import oslo_date
 from bot.case_system.domain.interest import RateTable
-from bot.case_system.store.models import Case, PaymentPlan
+from bot.case_system.store.models import Case, Notice, PaymentPlan
+
+# The letter of each out-of-court stage, whose printed deadline the assistant quotes.
+STAGE_NOTICE = {
+    CaseStage.INKASSOVARSEL: NoticeKind.COLLECTION_NOTICE,
+    CaseStage.BETALINGSOPPFORDRING: NoticeKind.PAYMENT_DEMAND,
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,27 @@ def case_statement(case: Case, *, as_of: date, rates: RateTable) -> ClaimStateme
     )
 
 
+def stage_notice(case: Case) -> Optional[Notice]:
+    """The latest letter of the case's current stage on record, if any."""
+    kind = STAGE_NOTICE.get(case.stage)
+    letters = [notice for notice in case.notices if notice.kind is kind]
+    return max(letters, key=lambda notice: (notice.sent_on, notice.id or 0), default=None)
+
+
+def fee_facts(case: Case) -> fee_rules.CaseFeeFacts:
+    """What the fee rules need from a stored case."""
+    return fee_rules.CaseFeeFacts(
+        principal=case.principal,
+        due_date=case.due_date,
+        notices=tuple(
+            fee_rules.NoticeFacts(kind=notice.kind, sent_on=notice.sent_on, deadline=notice.deadline)
+            for notice in case.notices
+        ),
+        objections_received_on=tuple(oslo_date(dispute.received_at) for dispute in case.disputes),
+        payments=tuple(Payment(paid_on=payment.paid_on, amount=payment.amount) for payment in case.payments),
+    )
+
+
 def active_plan(case: Case) -> Optional[PaymentPlan]:
     return next((plan for plan in case.payment_plans if plan.status is PaymentPlanStatus.ACTIVE), None)
 
@@ -90,11 +119,12 @@ def case_pay_by(case: Case, statement: ClaimStatement, *, today: date, rates: Ra
         )
     )
     granted = [item for item in case.postponements if item.status is PostponementStatus.GRANTED]
+    letter = stage_notice(case)
     pay_by = payment_deadline.pay_by(
         stage=case.stage,
         balance=statement.balance,
         today=today,
-        notice_sent_on=case.notice_sent_on,
+        printed_deadline=None if letter is None else letter.deadline,
         unpaid_installments=unpaid,
         postponed_to=granted[-1].new_due_date if granted else None,
         collection_stopped=case.disputed or case.collection_stopped,
@@ -110,9 +140,8 @@ def case_figures(case: Case, *, today: date, rates: RateTable) -> CaseFigures:
     as_of = statement_date(case, today)
     statement = case_statement(case, as_of=as_of, rates=rates)
     fee_lines = [line for line in statement.lines if line.type in FEE_TYPES]
-    checks = fees.check_case_fees(
-        fee_lines, principal=case.principal, heavy_allowed=case.stage is CaseStage.LEGAL_COLLECTION
-    )
+    # Caps, and the rules on when a fee may be charged at all; either kind of breach is flagged.
+    checks = fee_rules.review_case_fees(fee_lines, fee_facts(case), rates)
     check_of = {id(line): check for line, check in zip(fee_lines, checks)}
     return CaseFigures(
         case=case,

@@ -56,12 +56,12 @@ def test_notice_fee_caps_are_fractions_of_the_inkassosats():
     assert payment_demand_fee_cap(IN_2025) == D("105.00")
 
 
-def test_notice_fee_caps_from_2026_are_rounded_to_whole_kroner():
-    """1/20 × 750 = 37.50 → 38.00; 3/20 × 750 = 112.50 → 113.00 (half up, as the 2026 figures)."""
+def test_notice_fee_caps_from_2026_are_exact_fractions_never_rounded_up():
+    """1/20 × 750 = 37.50 (not 38); 3/20 × 750 = 112.50 (not 113)."""
     in_2026 = date(2026, 3, 1)
-    assert reminder_fee_cap(in_2026) == D("38.00")
-    assert collection_notice_fee_cap(in_2026) == D("38.00")
-    assert payment_demand_fee_cap(in_2026) == D("113.00")
+    assert reminder_fee_cap(in_2026) == D("37.50")
+    assert collection_notice_fee_cap(in_2026) == D("37.50")
+    assert payment_demand_fee_cap(in_2026) == D("112.50")
     # the notice's own sending day decides: a reminder sent on New Year's Eve 2025 is at 700
     assert reminder_fee_cap(date(2025, 12, 31)) == D("35.00")
 
@@ -137,17 +137,19 @@ def test_check_fee_over_cap():
 
 
 def test_check_fee_in_2026_is_confirmed_and_at_the_2026_cap():
-    """Demo case 100001 charges its fees in 2026: 38.00 is at the cap, 38.01 above it."""
+    """Demo case 100001 charges its fees in 2026: 37.50 is at the cap; 37.51, and 38.00 (the
+    figure rounded to whole kroner), are above it."""
     check = check_fee(
         LineType.COLLECTION_NOTICE_FEE,
-        D("38.00"),
+        D("37.50"),
         principal=D("2450.00"),
         charged_on=date(2026, 9, 1),
     )
-    assert (check.cap, check.over_cap, check.provisional) == (D("38.00"), False, False)
-    assert check_fee(
-        LineType.COLLECTION_NOTICE_FEE, D("38.01"), principal=D("2450.00"), charged_on=date(2026, 9, 1)
-    ).over_cap
+    assert (check.cap, check.over_cap, check.provisional) == (D("37.50"), False, False)
+    for excess in ("37.51", "38.00"):
+        assert check_fee(
+            LineType.COLLECTION_NOTICE_FEE, D(excess), principal=D("2450.00"), charged_on=date(2026, 9, 1)
+        ).over_cap
 
 
 def test_check_fee_refuses_lines_that_are_not_capped_fees():

@@ -69,9 +69,17 @@ def test_the_deadline_is_fourteen_days_after_sending_moved_to_a_bank_day(stage, 
 
 
 def test_a_notice_gives_its_deadline_and_the_balance():
-    assert pay_by_for(notice_sent_on=date(2026, 11, 16)) == PayBy(
+    assert pay_by_for(printed_deadline=date(2026, 11, 30)) == PayBy(
         date(2026, 11, 30), BALANCE, PayByBasis.NOTICE, passed=False
     )
+
+
+def test_the_date_is_the_one_printed_in_the_letter_not_the_legal_minimum():
+    """A collection notice sent Monday 16 November 2026 that gave until Friday 4 December: the
+    minimum would be 30 November, but the letter said 4 December, so 4 December is the date."""
+    assert notice_deadline(INKASSOVARSEL, date(2026, 11, 16)) == date(2026, 11, 30)
+    result = pay_by_for(printed_deadline=date(2026, 12, 4), today=date(2026, 12, 1))
+    assert (result.date, result.basis, result.passed) == (date(2026, 12, 4), PayByBasis.NOTICE, False)
 
 
 @pytest.mark.parametrize(
@@ -84,11 +92,11 @@ def test_a_notice_gives_its_deadline_and_the_balance():
     ],
 )
 def test_a_deadline_has_passed_only_once_its_day_is_over(today, passed):
-    result = pay_by_for(stage=BETALINGSOPPFORDRING, today=today, notice_sent_on=date(2026, 10, 7))
+    result = pay_by_for(stage=BETALINGSOPPFORDRING, today=today, printed_deadline=date(2026, 10, 21))
     assert (result.date, result.passed) == (date(2026, 10, 21), passed)
 
 
-def test_without_a_notice_date_there_is_no_date_to_pay_by():
+def test_without_the_letter_on_record_there_is_no_date_to_pay_by():
     assert pay_by_for() == PayBy(None, BALANCE, PayByBasis.NONE)
 
 
@@ -102,7 +110,7 @@ PLAN = (
 
 
 def test_a_payment_plan_beats_the_letter_with_its_next_unpaid_installment():
-    result = pay_by_for(stage=BETALINGSOPPFORDRING, notice_sent_on=date(2026, 10, 7), unpaid_installments=PLAN)
+    result = pay_by_for(stage=BETALINGSOPPFORDRING, printed_deadline=date(2026, 10, 21), unpaid_installments=PLAN)
     assert result == PayBy(date(2026, 12, 9), Decimal("500.00"), PayByBasis.PAYMENT_PLAN, passed=False)
 
 
@@ -118,7 +126,7 @@ def test_a_plan_beats_a_postponement():
 
 
 def test_a_postponement_beats_the_letter_and_asks_for_the_balance():
-    result = pay_by_for(notice_sent_on=date(2026, 11, 16), postponed_to=date(2026, 12, 15))
+    result = pay_by_for(printed_deadline=date(2026, 11, 30), postponed_to=date(2026, 12, 15))
     assert result == PayBy(date(2026, 12, 15), BALANCE, PayByBasis.POSTPONEMENT, passed=False)
 
 
@@ -128,18 +136,18 @@ def test_a_postponement_that_ran_out_has_passed():
 
 
 def test_legal_collection_has_no_date_even_with_a_notice_date():
-    result = pay_by_for(stage=CaseStage.LEGAL_COLLECTION, notice_sent_on=date(2026, 3, 16))
+    result = pay_by_for(stage=CaseStage.LEGAL_COLLECTION, printed_deadline=date(2026, 3, 30))
     assert result == PayBy(None, BALANCE, PayByBasis.LEGAL_COLLECTION, passed=False)
 
 
 def test_stopped_collection_asks_for_no_date_whatever_else_there_is():
-    result = pay_by_for(notice_sent_on=date(2026, 11, 16), postponed_to=date(2026, 12, 15), collection_stopped=True)
+    result = pay_by_for(printed_deadline=date(2026, 11, 30), postponed_to=date(2026, 12, 15), collection_stopped=True)
     assert result == PayBy(None, BALANCE, PayByBasis.COLLECTION_STOPPED)
 
 
 @pytest.mark.parametrize("closed, balance", [(True, Decimal("0.00")), (False, Decimal("0.00")), (True, BALANCE)])
 def test_nothing_to_pay_has_no_date(closed, balance):
-    result = pay_by_for(balance=balance, notice_sent_on=date(2026, 11, 16), closed=closed)
+    result = pay_by_for(balance=balance, printed_deadline=date(2026, 11, 30), closed=closed)
     assert (result.date, result.basis, result.passed) == (None, PayByBasis.NONE, False)
 
 
