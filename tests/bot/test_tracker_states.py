@@ -1,0 +1,152 @@
+"""The policies' states of a tracker's history, worked out incrementally, are Rasa's own states
+after every event of a conversation with forms, rule turns, undone turns and a new session; and
+a long conversation costs a prediction no more replay than a short one."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionReverted,
+    ActiveLoop,
+    BotUttered,
+    DefinePrevUserUtteredFeaturization,
+    SessionStarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import tracker_states
+
+DOMAIN = Domain.from_dict(
+    {
+        "intents": ["greet", "ask_balance", "inform"],
+        "entities": ["case_number"],
+        "slots": {
+            "verified": {"type": "bool", "mappings": [{"type": "custom"}]},
+            "case_number": {"type": "text", "influence_conversation": False, "mappings": [{"type": "custom"}]},
+            "requested_slot": {"type": "categorical", "values": ["case_number"], "mappings": [{"type": "custom"}]},
+        },
+        "forms": {"verification_form": {"required_slots": ["case_number"]}},
+        "responses": {"utter_greet": [{"text": "hei"}], "utter_balance": [{"text": "saldo"}]},
+        "actions": ["action_answer_topic"],
+    }
+)
+FLAGS = [
+    (False, False, None),
+    (True, False, None),
+    (False, True, {"slots": ["requested_slot"], "active_loops": ["verification_form"]}),
+]
+
+
+def user(intent: str, text: str = "tekst") -> UserUttered:
+    return UserUttered(text, intent={"name": intent, "confidence": 0.9})
+
+
+CONVERSATION = [
+    ActionExecuted("action_session_start"),
+    SessionStarted(),
+    ActionExecuted("action_listen"),
+    user("greet", "hei"),
+    DefinePrevUserUtteredFeaturization(False),
+    ActionExecuted("utter_greet"),
+    BotUttered("hei"),
+    ActionExecuted("action_listen"),
+    user("ask_balance"),
+    ActionExecuted("verification_form"),
+    ActiveLoop("verification_form"),
+    SlotSet("requested_slot", "case_number"),
+    ActionExecuted("action_listen"),
+    user("inform", "100001"),
+    SlotSet("case_number", "100001"),
+    ActionExecuted("verification_form"),
+    SlotSet("requested_slot", None),
+    ActiveLoop(None),
+    SlotSet("verified", True),
+    ActionExecuted("action_answer_topic", hide_rule_turn=True),
+    ActionExecuted("action_listen"),
+    user("greet", "feil"),
+    ActionExecuted("utter_greet"),
+    UserUtteranceReverted(),  # the turn is undone
+    ActionExecuted("action_listen"),
+    user("ask_balance"),
+    DefinePrevUserUtteredFeaturization(True),
+    ActionExecuted("utter_balance"),
+    ActionReverted(),
+    ActionExecuted("action_answer_topic"),
+    ActionExecuted("action_listen"),
+    ActionExecuted("action_session_start"),
+    SessionStarted(),
+    ActionExecuted("action_listen"),
+    user("ask_balance"),
+    ActionExecuted("utter_balance"),
+    ActionExecuted("action_listen"),
+]
+
+
+@pytest.fixture(autouse=True)
+def fresh_progress():
+    tracker_states.forget()
+    yield
+    tracker_states.forget()
+
+
+@pytest.mark.parametrize("flags", FLAGS)
+def test_after_every_event_the_states_are_rasas_own(flags) -> None:
+    tracker = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION:
+        tracker.update(event)
+        expected = tracker_states.rasa_states_for_tracker_history(DOMAIN, tracker, *flags)
+        assert tracker_states.states_for_tracker_history(DOMAIN, tracker, *flags) == expected
+
+
+def test_another_history_for_the_same_conversation_is_worked_out_in_full() -> None:
+    long = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION[:20]:
+        long.update(event)
+    tracker_states.states_for_tracker_history(DOMAIN, long)
+    other = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION[:8] + [user("ask_balance"), ActionExecuted("utter_balance")]:
+        other.update(event)
+    assert tracker_states.states_for_tracker_history(DOMAIN, other) == tracker_states.rasa_states_for_tracker_history(
+        DOMAIN, other
+    )
+
+
+def test_changing_the_returned_states_changes_nothing_later() -> None:
+    tracker = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION[:9]:
+        tracker.update(event)
+    states = tracker_states.states_for_tracker_history(DOMAIN, tracker)
+    for state in states:  # the featurizer removes the intent or text from the last one, for instance
+        for sub_state in state.values():
+            sub_state.clear()
+    assert tracker_states.states_for_tracker_history(DOMAIN, tracker) == tracker_states.rasa_states_for_tracker_history(
+        DOMAIN, tracker
+    )
+
+
+def test_a_prediction_late_in_a_long_conversation_replays_only_the_new_events(monkeypatch) -> None:
+    tracker = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION[:8]:
+        tracker.update(event)
+    replayed = []
+    original_update = DialogueStateTracker.update
+
+    def counting_update(self, event, domain=None):
+        replayed.append(event)
+        return original_update(self, event, domain)
+
+    per_turn = []
+    for _ in range(60):
+        for event in (user("ask_balance"), ActionExecuted("utter_balance"), ActionExecuted("action_listen")):
+            tracker.update(event)
+        replayed.clear()
+        monkeypatch.setattr(DialogueStateTracker, "update", counting_update)
+        tracker_states.states_for_tracker_history(DOMAIN, tracker)
+        monkeypatch.setattr(DialogueStateTracker, "update", original_update)
+        per_turn.append(len(replayed))
+    assert per_turn[1:] == [3] * 59
