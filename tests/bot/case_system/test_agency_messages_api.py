@@ -17,6 +17,7 @@ from bot.case_system.contract.enums import Channel, InstallmentStatus, PaymentPl
 from bot.case_system.domain import outbox as outbox_module
 from bot.case_system.domain.contact_window import contact_hours
 from bot.case_system.http.context import CASE_SYSTEM
+from bot.case_system.store import database as db
 from bot.case_system.store.models import (
     Case,
     Installment,
@@ -240,3 +241,21 @@ async def test_the_backoffice_runs_the_scheduler_beside_the_outbox(database_url)
     async with TestClient(TestServer(create_backoffice(settings))):
         assert "agency-messages" in {task.get_name() for task in asyncio.all_tasks()}
     assert "agency-messages" not in {task.get_name() for task in asyncio.all_tasks() if not task.done()}
+
+
+async def test_two_replicas_passing_at_once_queue_each_message_once(client, settings, database_url):
+    await add_plan(client, "100001", made=datetime(2027, 2, 1, 10, tzinfo=timezone.utc), dues=[date(2027, 3, 27)])
+    await add_plan(client, "100004", made=datetime(2027, 2, 1, 10, tzinfo=timezone.utc), dues=[date(2027, 2, 20)])
+    # Two backoffice processes: each its own engine and sessions on the same database.
+    engines = [db.engine_for_url(database_url), db.engine_for_url(database_url)]
+    try:
+        factories = [db.session_factory(engine) for engine in engines]
+        now = datetime(2027, 3, 25, 10, 0, tzinfo=timezone.utc)  # Emma's plan broken, Kari's reminder due
+        results = await asyncio.gather(*(run_pass(factory, settings, now=now) for factory in factories))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    assert sum(result["reminders"] for result in results) == 1
+    assert sum(result["broken"] for result in results) == 1
+    purposes = sorted(m.purpose for m in await outbox(client))
+    assert purposes == ["payment_plan_broken", "plan_installment_reminder"]
