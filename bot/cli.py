@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import date
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
@@ -77,7 +78,7 @@ def _nlu_eval(args: argparse.Namespace) -> int:
 
 def _retention(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.retention import apply_retention, erase_conversation, plan_retention
+    from bot.retention import apply_retention, as_of_noon_in_oslo, erase_conversation, plan_retention
 
     settings = load_settings()
     if args.erase_conversation:
@@ -87,11 +88,19 @@ def _retention(args: argparse.Namespace) -> int:
         deleted = erase_conversation(settings, args.erase_conversation, actor=args.actor)
         print(f"erased {deleted} tracker events and the conversation's handoff transcripts")
         return 0
-    plan = plan_retention(settings)
+    now = None
+    if args.as_of:
+        if not args.dry_run and not settings.demo_mode:
+            print(
+                "error: --as-of changes data only in demo mode; add --dry-run to see what would change", file=sys.stderr
+            )
+            return 2
+        now = as_of_noon_in_oslo(args.as_of)
+    plan = plan_retention(settings, now=now)
     for line in plan.describe():
         print(("would change: " if args.dry_run else "changed: ") + line)
     if not args.dry_run:
-        apply_retention(settings, plan)
+        apply_retention(settings, plan, now=now)
     return 0
 
 
@@ -191,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--erase-conversation", metavar="CONVERSATION_ID", help="erase one conversation (a caseworker's decision)"
     )
     retention.add_argument("--actor", default="caseworker", help="who decided the erasure, for the audit trail")
+    retention.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="run as on that day (to show what happens when; changes data only with DEMO_MODE=true)",
+    )
     retention.set_defaults(handler=_retention)
 
     caseworker = commands.add_parser("caseworker", help="caseworker accounts for the console at /console")

@@ -66,6 +66,36 @@ async def test_identity_numbers_never_reach_the_database(db_url: str) -> None:
     assert restored.get_slot("national_id") != NATIONAL_ID
 
 
+async def test_payment_instructions_are_stored_as_sent_and_identity_numbers_still_go(db_url: str) -> None:
+    # The account number (mod-11) and the KID are eleven digits too; neither is an identity number.
+    instructions = "Betal til kontonummer 1503.20.00115 og bruk KID 00001000066."
+    store = RedactingSQLTrackerStore(domain=Domain.empty(), host=db_url)
+    sender = f"test-{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(sender, [])
+    for event in (
+        UserUttered("hvordan betaler jeg? fnr 140385 40069", intent={"name": "ask_how_to_pay", "confidence": 0.9}),
+        BotUttered(instructions),
+        UserUttered("betalt fra 12063512344 med KID 00001000066", intent={"name": "inform", "confidence": 0.9}),
+    ):
+        tracker.update(event)
+    await store.save(tracker)
+
+    with store.engine.connect() as connection:
+        stored = "\n".join(
+            connection.execute(sa.text("SELECT data FROM events WHERE sender_id = :sender"), {"sender": sender})
+            .scalars()
+            .all()
+        )
+    assert "140385 40069" not in stored and "14038540069" not in stored
+    restored = await store.retrieve(sender)
+    texts = [event.text for event in restored.events if isinstance(event, (UserUttered, BotUttered))]
+    assert texts == [
+        "hvordan betaler jeg? fnr [fødselsnummer fjernet]",
+        instructions,
+        "betalt fra 12063512344 med KID 00001000066",
+    ]
+
+
 # --- an SMS verification: the sender's number and the birth date stay out ----------------------
 
 PHONE = "+4791234567"
