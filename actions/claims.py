@@ -257,11 +257,12 @@ class ActionAnswerTopic(Action):
             dispatcher.utter_message(response="utter_case_system_unavailable", agency_phone=settings().agency_phone)
             return []
         answer(topic, Reply(dispatcher, domain, language_of(tracker), channel_of(tracker)), case)
+        handed_off: list[EventType] = []
         if case.fees_over_cap and case.status is not CaseStatus.CLOSED:
-            await send_fees_for_review(dispatcher, tracker, case)
+            handed_off = await send_fees_for_review(dispatcher, tracker, case)
         if not _choice_offered(tracker):
             offer_case_choice(dispatcher, tracker)
-        return [SlotSet("pending_topic", None), *_follow_up(topic, case)]
+        return [SlotSet("pending_topic", None), *handed_off, *_follow_up(topic, case)]
 
 
 def _follow_up(topic: str, case: Case) -> list[EventType]:
@@ -278,7 +279,7 @@ async def start_flow(topic: str, dispatcher: CollectingDispatcher, tracker: Trac
     return await flows[topic](dispatcher, tracker)
 
 
-async def send_fees_for_review(dispatcher: CollectingDispatcher, tracker: Tracker, case: Case) -> None:
+async def send_fees_for_review(dispatcher: CollectingDispatcher, tracker: Tracker, case: Case) -> list[EventType]:
     """A fee above its legal cap is never defended: say it will be reviewed, flag the case, hand off."""
     dispatcher.utter_message(response="utter_fee_under_review")
     try:
@@ -287,9 +288,9 @@ async def send_fees_for_review(dispatcher: CollectingDispatcher, tracker: Tracke
         pass  # already flagged, or no longer over the cap: the handoff still goes to a person
     except CaseSystemUnavailable:
         dispatcher.utter_message(response="utter_case_system_unavailable", agency_phone=settings().agency_phone)
-        return
+        return []
     over = [line.type.value for line in case.lines if line.over_cap]
-    await hand_off(
+    return await hand_off(
         dispatcher,
         tracker,
         reason="fee_review",

@@ -37,20 +37,19 @@ async def record_dispute(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
     except CaseSystemRejected as rejected:
         if rejected.code == "case_closed":
             dispatcher.utter_message(response="utter_case_closed", case_number=case_number)
-            await hand_off(
+            return await hand_off(
                 dispatcher, tracker, reason="dispute", note="Dispute on a closed case.", case_number=case_number
             )
-            return []
         return unavailable(dispatcher)
     dispatcher.utter_message(response="utter_dispute_recorded", case_number=case_number)
-    await hand_off(
+    handed_off = await hand_off(
         dispatcher,
         tracker,
         reason="dispute",
         note=f"Dispute {dispute.id} recorded; collection stopped. The debtor's reason is in the transcript.",
         case_number=case_number,
     )
-    return [SlotSet("handoff_reason", None)]
+    return [SlotSet("handoff_reason", None), *handed_off]
 
 
 class ActionRecordDispute(Action):

@@ -153,8 +153,8 @@ async def offer_plan(dispatcher: CollectingDispatcher, tracker: Tracker) -> list
     note = _proposal_note(proposal, quote)
     if alternative is None:
         dispatcher.utter_message(response="utter_plan_no_alternative")
-        await hand_off(dispatcher, tracker, reason="payment_plan", note=note, case_number=case_number)
-        return [SlotSet(FLOW, None), *CLEAR_PROPOSAL]
+        handed_off = await hand_off(dispatcher, tracker, reason="payment_plan", note=note, case_number=case_number)
+        return [SlotSet(FLOW, None), *CLEAR_PROPOSAL, *handed_off]
     dispatcher.utter_message(response="utter_plan_alternative_intro")
     say_quote(dispatcher, alternative, language)
     dispatcher.utter_message(response="utter_ask_accept_alternative")
@@ -241,14 +241,14 @@ class ActionDeclinePaymentPlan(Action):
         done = [SlotSet(FLOW, None), SlotSet("plan_terms", None), SlotSet("plan_proposal_note", None)]
         if tracker.get_slot(FLOW) == "plan_alternative":
             dispatcher.utter_message(response="utter_plan_own_terms_to_caseworker")
-            await hand_off(
+            handed_off = await hand_off(
                 dispatcher,
                 tracker,
                 reason="payment_plan",
                 note=tracker.get_slot("plan_proposal_note") or "",
                 case_number=tracker.get_slot("verified_case_number"),
             )
-            return done
+            return [*done, *handed_off]
         dispatcher.utter_message(response="utter_plan_not_made")
         return done
 
@@ -277,7 +277,7 @@ async def postpone(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
                 latest_date=day(rejected.details["latest_date"], language),
                 max_days=rejected.details.get("max_days", ""),
             )
-            await hand_off(
+            events += await hand_off(
                 dispatcher,
                 tracker,
                 reason="postponement",

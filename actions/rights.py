@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.case_system_client import CaseSystemRejected, CaseSystemUnavailable
 from actions.conversation import caller_for, channel_of, language_of, transcript
 from actions.formatting import day
+from actions.handoff import ask_for_contact, needs_contact
 from actions.services import case_system, settings
 from bot.case_system.contract.enums import RightsRequestType
 from bot.redaction import redact_text
@@ -103,6 +104,9 @@ class ActionLogRightsRequest(Action):
         dispatcher.utter_message(response=response, **values)
         if not logged.verified:
             dispatcher.utter_message(response="utter_rights_identity_unconfirmed", agency_phone=settings().agency_phone)
+            if needs_contact(tracker):
+                # So that the caseworker who confirms the identity can reach them (a handoff).
+                return [*FORGET, *ask_for_contact(dispatcher, "rights_request")]
         return FORGET
 
 

@@ -118,10 +118,13 @@ async def test_an_unverified_request_is_logged_and_the_debtor_is_told_how_identi
     client, case_system_server, kind, channel
 ):
     tracker = rights_tracker(kind, channel, verified=False, language="en", text="please do this")
-    dispatcher, _ = await run(tracker)
+    dispatcher, events = await run(tracker)
 
     expected = "utter_rights_objection_unverified" if kind == "objection" else f"utter_rights_{kind}"
-    assert responses(dispatcher) == [expected, "utter_rights_identity_unconfirmed"]
+    # Then how to reach them, so that the caseworker who confirms the identity can (issue 19).
+    assert responses(dispatcher) == [expected, "utter_rights_identity_unconfirmed", "utter_ask_handoff_contact"]
+    assert {"event": "active_loop", "name": "handoff_contact_form", "timestamp": None} in events
+    assert slot_events(events)["handoff_reason"] == "rights_request"
     assert dispatcher.messages[0]["due_date"] == DUE["en"]
     stored = await stored_request(case_system_server, dispatcher.messages[0]["reference"])
     assert (stored["type"], stored["channel"], stored["verified"]) == (kind, channel, False)
@@ -133,6 +136,7 @@ async def test_a_verified_slot_the_case_system_did_not_see_is_logged_as_unconfir
     # The dialogue says "verified" but this conversation never verified with the case system.
     tracker = rights_tracker("erasure", "web", verified=True)
     dispatcher, _ = await run(tracker)
+    # Verified in the dialogue: the case holds how to reach them, so no contact is asked for.
     assert responses(dispatcher) == ["utter_rights_erasure", "utter_rights_identity_unconfirmed"]
     stored = await stored_request(case_system_server, dispatcher.messages[0]["reference"])
     assert stored["verified"] is False

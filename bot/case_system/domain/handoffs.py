@@ -1,4 +1,5 @@
-"""Handoffs to a human caseworker: one active handoff per conversation.
+"""Handoffs to a human caseworker: one active handoff per conversation, each with a short random
+reference (`H-7K3QXM`) the debtor is given; the numeric id stays in the API's URLs.
 
 What a caseworker reads is the debtor's words without identity numbers (bot/redaction.py, the
 project's one redactor): summaries and transcripts are redacted before they are stored.
@@ -19,8 +20,14 @@ from bot.case_system.contract.requests import HandoffRequest, TranscriptEntry
 from bot.case_system.domain import audit
 from bot.case_system.store.models import Handoff
 from bot.redaction import redact_text
+from bot.short_references import handoff_reference
 
 MAX_LISTED = 500
+REFERENCE_ATTEMPTS = 5
+
+
+async def reference_taken(session: AsyncSession, reference: str) -> bool:
+    return (await session.execute(sa.select(Handoff.id).where(Handoff.reference == reference))).first() is not None
 
 
 def stored_transcript(entries: Iterable[TranscriptEntry]) -> list[dict[str, str]]:
@@ -48,7 +55,11 @@ async def create_handoff(session: AsyncSession, fields: dict[str, Any], *, now: 
     existing = await active_handoff(session, fields["conversation_id"])
     if existing is not None:
         return existing, False
-    handoff = Handoff(**fields, status=HandoffStatus.OPEN, created_at=now, updated_at=now)
+    for _ in range(REFERENCE_ATTEMPTS):
+        reference = handoff_reference()
+        if not await reference_taken(session, reference):
+            break
+    handoff = Handoff(**fields, reference=reference, status=HandoffStatus.OPEN, created_at=now, updated_at=now)
     session.add(handoff)
     try:
         await session.flush()
@@ -73,8 +84,14 @@ async def hand_off(
         "case_number": request.case_number,
         "summary": redact_text(request.summary),
         "transcript": stored_transcript(request.transcript),
+        "contact_phone": request.contact_phone,
+        "contact_email": request.contact_email,
     }
     handoff, created = await create_handoff(session, fields, now=now)
+    if not created and handoff.contact_phone is None and handoff.contact_email is None:
+        # The conversation's handoff was made first (a rights request's human review, say); the
+        # way to reach the debtor given since belongs with it.
+        handoff.contact_phone, handoff.contact_email = request.contact_phone, request.contact_email
     audit.record(
         session,
         context,
