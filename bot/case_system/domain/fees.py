@@ -19,13 +19,12 @@ from datetime import date
 from decimal import ROUND_DOWN, Decimal
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import yaml
 
 from bot.case_system.contract.enums import FeeBreach, LineType
 from bot.case_system.domain import DATA_DIR
-from bot.case_system.domain.claims import ClaimLine
 from bot.case_system.domain.interest import ORE, decimal_from_data
 
 DEFAULT_PATH = DATA_DIR / "collection_fees.yml"
@@ -225,30 +224,3 @@ def check_fee(
         source=f"{source}; inkassosats: {sats.source}",
         provisional=sats.provisional,
     )
-
-
-def check_case_fees(
-    fee_lines: Iterable[ClaimLine], *, principal: Decimal, heavy_allowed: bool
-) -> list[Optional[FeeCheck]]:
-    """Each fee line of a consumer case compared with its cap on the day it was charged (None for a
-    line no cap on record covers).
-
-    Checked on the debtor's safe side: tungt salær only when `heavy_allowed` (the case reached
-    legal collection, so the payment demand's deadline ran out), and the creditor is taken to be
-    VAT-liable (the lower cap). A fee this flags is reviewed by a person, never defended.
-    """
-    checks: list[Optional[FeeCheck]] = []
-    for line in fee_lines:
-        try:
-            checks.append(
-                check_fee(
-                    line.type,
-                    line.amount,
-                    principal=principal,
-                    charged_on=line.from_date,
-                    heavy=heavy_allowed and line.type is LineType.COLLECTION_FEE,
-                )
-            )
-        except LookupError:
-            checks.append(None)
-    return checks
