@@ -284,6 +284,9 @@ async def test_a_fee_breaking_a_rule_is_flagged_and_sent_for_review_like_an_exce
     body = {"channel": "web", "conversation_id": "web:law-2026"}
     response = await client.post("/api/v1/cases/100002/fee-reviews", json=body, headers=auth)
     assert response.status == 201
+    assert [(fee["legal_cap"], fee["rule_breaches"]) for fee in (await response.json())["fees_over_cap"]] == [
+        ("0.00", ["first_reminder_deadline"])
+    ]
     assert (await _case(client, auth, "100002"))["fee_review_requested"] is True
 
 
