@@ -8,7 +8,8 @@ each time, so a prediction's cost grew with the conversation (about a third of a
 kind of question, the replay and the states it has reached; a later question about the same
 events plus new ones replays only the new ones. "The same events" means the very same event
 objects in the same order (the tracker store's cache hands them from turn to turn,
-bot/tracker_cache.py); anything else (an undone turn, another history) is worked out in full.
+bot/tracker_cache.py), or equal ones; anything else (an undone turn, another history) is worked
+out in full.
 """
 
 from __future__ import annotations
@@ -53,9 +54,24 @@ def _key(domain: Domain, tracker: DialogueStateTracker, *flags: Any) -> tuple:
     return (id(domain), tracker.sender_id, json.dumps(flags, sort_keys=True, default=repr))
 
 
+def _same(a: Event, b: Event) -> bool:
+    """The same event, or an equal one: the tracker store hands out events read back from the
+    database and a copy of the latest user message, equal to the ones applied before."""
+    if a is b:
+        return True
+    return (
+        type(a) is type(b)
+        and getattr(a, "use_text_for_featurization", None) == getattr(b, "use_text_for_featurization", None)
+        and a.as_dict() == b.as_dict()
+    )
+
+
+def _starts_with(events: List[Event], done: List[Event]) -> bool:
+    return len(events) >= len(done) and all(_same(a, b) for a, b in zip(events, done))
+
+
 def _continues(progress: _Progress, applied: List[Event]) -> bool:
-    done = progress.events
-    return len(applied) >= len(done) and all(a is b for a, b in zip(applied, done))
+    return _starts_with(applied, progress.events)
 
 
 # Events after which Rasa's `applied_events` may drop earlier events or start afresh.
@@ -67,7 +83,7 @@ def _applied_after_appending(progress: _Progress, events: List[Event]) -> Option
     has events appended since `progress` and none of them can rewind it (as in most turns);
     None otherwise."""
     done = progress.raw
-    if len(events) < len(done) or not all(a is b for a, b in zip(events, done)):
+    if not _starts_with(events, done):
         return None
     new = events[len(done) :]
     for event in new:

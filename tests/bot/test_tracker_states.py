@@ -150,3 +150,27 @@ def test_a_prediction_late_in_a_long_conversation_replays_only_the_new_events(mo
         monkeypatch.setattr(DialogueStateTracker, "update", original_update)
         per_turn.append(len(replayed))
     assert per_turn[1:] == [3] * 59
+
+
+def test_a_tracker_read_back_from_the_store_continues_from_where_the_last_one_was(monkeypatch) -> None:
+    tracker = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION[:8]:
+        tracker.update(event)
+    for _ in range(40):
+        for event in (user("ask_balance"), ActionExecuted("utter_balance"), ActionExecuted("action_listen")):
+            tracker.update(event)
+    tracker_states.states_for_tracker_history(DOMAIN, tracker)
+    # The next turn starts from the events as stored: equal events, other objects.
+    read_back = DialogueStateTracker.from_dict("states", [event.as_dict() for event in tracker.events], DOMAIN.slots)
+    read_back.update(user("ask_balance"))
+    replayed = []
+    original_update = DialogueStateTracker.update
+    monkeypatch.setattr(
+        DialogueStateTracker,
+        "update",
+        lambda self, event, domain=None: replayed.append(event) or original_update(self, event, domain),
+    )
+    states = tracker_states.states_for_tracker_history(DOMAIN, read_back)
+    monkeypatch.setattr(DialogueStateTracker, "update", original_update)
+    assert len(replayed) == 1
+    assert states == tracker_states.rasa_states_for_tracker_history(DOMAIN, read_back)
