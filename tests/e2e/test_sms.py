@@ -10,6 +10,8 @@ import signal
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from actions.formatting import money
 from bot.channels.conversation_ids import sms_conversation_id
@@ -360,3 +362,42 @@ async def test_a_caseworker_takes_over_an_sms_conversation_and_gives_it_back(twi
     returned = await replies_to(twilio, phone, 3)
     assert "gitt samtalen tilbake til meg" in returned[-1]
     assert "Er du der?" not in to(twilio, phone)
+
+
+# --- generated input (hypothesis): nothing odd gets a 5xx, nothing forged is written -------------
+
+FIELD_TEXT = st.text(max_size=40)
+BODY_TEXT = FIELD_TEXT | st.text(alphabet="aæøå 0123456789\u00a0\u200b🙂", min_size=1990, max_size=2600)
+ANY_FIELDS = st.dictionaries(
+    st.sampled_from([*sms_fields("+4741000099", "x")]) | st.text(max_size=12), FIELD_TEXT, max_size=8
+)
+WEBHOOKS = st.sampled_from(["/webhooks/twilio_sms/webhook", "/webhooks/twilio_voice/webhook"])
+
+
+def inbound_counts(twilio) -> tuple[int, int]:
+    recorded = twilio.database_rows("SELECT COUNT(*) FROM inbound_sms")[0][0]
+    return recorded, len(twilio.spooled())
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(fields=ANY_FIELDS, signature=st.text(max_size=60).filter(lambda s: s.isascii()), path=WEBHOOKS)
+async def test_generated_unsigned_webhooks_are_refused_and_write_nothing(twilio, fields, signature, path):
+    before = inbound_counts(twilio)
+    status, body = await twilio.post_signed(path, fields, signature=signature or None)
+    assert status == 403, body[:200]
+    assert inbound_counts(twilio) == before
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    body=BODY_TEXT,
+    sender=st.sampled_from(["+4741000050", "+4741000051", "", "not a number", "+1"]) | st.text(max_size=20),
+    dropped=st.sets(st.sampled_from(["MessageSid", "From", "Body", "NumMedia", "AccountSid"]), max_size=2),
+)
+async def test_generated_signed_sms_get_an_answer_never_a_server_error(twilio, body, sender, dropped):
+    fields = {k: v for k, v in sms_fields(sender, body).items() if k not in dropped}
+    status, answer = await twilio.post_signed("/webhooks/twilio_sms/webhook", fields)
+    assert status < 500, answer[:300]
+    assert "Traceback" not in answer
+    if status == 200:
+        parse_twiml(answer)
