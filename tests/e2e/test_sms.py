@@ -20,6 +20,7 @@ from bot.config import REPO_ROOT
 from bot.provisioning import rasa_environment
 from tests.e2e.twilio_stack import ACCOUNT_SID, FROM_NUMBER, parse_twiml, start_twilio_stack
 from tests.fakes.twilio_api import signed_post_args
+from tests.fuzz.conftest import LONG
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="module")]
 
@@ -379,7 +380,11 @@ def inbound_counts(twilio) -> tuple[int, int]:
     return recorded, len(twilio.spooled())
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=1000 if LONG else 30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(fields=ANY_FIELDS, signature=st.text(max_size=60).filter(lambda s: s.isascii()), path=WEBHOOKS)
 async def test_generated_unsigned_webhooks_are_refused_and_write_nothing(twilio, fields, signature, path):
     before = inbound_counts(twilio)
@@ -388,7 +393,11 @@ async def test_generated_unsigned_webhooks_are_refused_and_write_nothing(twilio,
     assert inbound_counts(twilio) == before
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=300 if LONG else 25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     body=BODY_TEXT,
     sender=st.sampled_from(["+4741000050", "+4741000051", "", "not a number", "+1"]) | st.text(max_size=20),
