@@ -35,8 +35,13 @@ AGAIN = {
 
 
 def needs_contact(tracker: Tracker) -> bool:
-    """An unverified debtor who has not yet said how to reach them (or that they would rather not)."""
-    return not tracker.get_slot("verified") and not tracker.get_slot(CONTACT_SLOT)
+    """An unverified debtor who has not yet said how to reach them (or that they would rather not).
+    Not on the phone: the call itself is transferred to a caseworker (bot/channels/twilio_voice.py)."""
+    return (
+        not tracker.get_slot("verified")
+        and not tracker.get_slot(CONTACT_SLOT)
+        and channel_of(tracker) != Channel.VOICE.value
+    )
 
 
 def ask_for_contact(dispatcher: CollectingDispatcher, reason: str) -> list[EventType]:
@@ -105,15 +110,12 @@ async def hand_off(
         return [SlotSet(CONTACT_SLOT, None)] if tracker.get_slot(CONTACT_SLOT) else []
     # Told honestly: inside opening hours within the service level, otherwise at the next opening.
     answer_by = moment(created.expected_answer_by, language_of(tracker), now=datetime.now(timezone.utc))
-    if verified:
-        response = "utter_handoff_created"
-    elif contact:
-        response = "utter_handoff_created_contact"
-    else:
-        response = "utter_handoff_created_no_contact"
-    dispatcher.utter_message(
-        response=response, handoff_id=created.reference, answer_by=answer_by, agency_phone=settings().agency_phone
-    )
+    dispatcher.utter_message(response="utter_handoff_created", handoff_id=created.reference, answer_by=answer_by)
+    if not verified and handoff["channel"] != Channel.VOICE.value:  # a call is transferred as it is
+        if contact:
+            dispatcher.utter_message(response="utter_handoff_contact_noted")
+        else:
+            dispatcher.utter_message(response="utter_handoff_no_contact", agency_phone=settings().agency_phone)
     return [SlotSet(CONTACT_SLOT, None), SlotSet("handoff_reference", created.reference), SlotSet("handoff_open", True)]
 
 

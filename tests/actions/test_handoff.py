@@ -15,6 +15,7 @@ from actions import services
 from actions.case_system_client import Caller, CaseSystemClient
 from actions.formatting import moment
 from actions.handoff import ActionAddToHandoff, ActionCreateHandoff, ValidateHandoffContactForm
+from bot.redaction import redact_events
 from tests.actions.conftest import make_tracker, responses, slot_events
 
 NATIONAL_ID = "14838540024"
@@ -48,7 +49,7 @@ async def test_handoff_carries_reason_a_redacted_transcript_and_a_short_referenc
     dispatcher = CollectingDispatcher()
     result = await ActionCreateHandoff().run(dispatcher, tracker, {})
 
-    assert responses(dispatcher) == ["utter_handoff_created_no_contact"]
+    assert responses(dispatcher) == ["utter_handoff_created", "utter_handoff_no_contact"]
     handoff = await _handoff(client, "web-h1")
     reference = dispatcher.messages[0]["handoff_id"]
     assert REFERENCE.fullmatch(reference) and handoff["reference"] == reference  # not the bare id
@@ -111,7 +112,7 @@ async def test_the_contact_given_on_the_web_is_stored_with_the_handoff_not_in_it
     )
     dispatcher = CollectingDispatcher()
     await ActionCreateHandoff().run(dispatcher, tracker, {})
-    assert responses(dispatcher) == ["utter_handoff_created_contact"]
+    assert responses(dispatcher) == ["utter_handoff_created", "utter_handoff_contact_noted"]
     assert "912" not in str(dispatcher.messages) and "@" not in str(dispatcher.messages)  # not said back
     handoff = await _handoff(client, f"web-{field}")
     assert handoff[field] == stored
@@ -190,3 +191,30 @@ def test_a_moment_is_a_time_today_or_a_day_and_time_later() -> None:
     assert moment(datetime(2026, 12, 7, 7, 15, tzinfo=timezone.utc), "en", now=now) == "Monday 7 December at 08:15"
     summer = datetime(2026, 7, 1, 6, 0, tzinfo=timezone.utc)  # 08.00 in Oslo (UTC+2)
     assert moment(summer, "nb", now=summer) == "kl. 08.00"
+
+
+def test_the_contact_is_kept_out_of_the_tracker_store() -> None:
+    events = [
+        {"event": "slot", "name": "requested_slot", "value": "handoff_contact"},
+        {
+            "event": "user",
+            "text": "kari@example.no eller 912 34 567",
+            "parse_data": {"text": "kari@example.no eller 912 34 567", "intent": {"name": "inform"}, "entities": []},
+        },
+        {"event": "slot", "name": "handoff_contact", "value": "kari@example.no"},
+        {"event": "slot", "name": "requested_slot", "value": None},
+        {"event": "user", "text": "takk", "parse_data": {"text": "takk", "entities": []}},
+    ]
+    stored = list(redact_events(events))
+    assert "kari@example.no" not in str(stored) and "912 34 567" not in str(stored)
+    assert stored[2]["value"] is None
+    assert stored[4]["text"] == "takk"  # only the answer to the question loses its words
+
+
+async def test_a_caller_is_transferred_not_asked_for_a_number(client: CaseSystemClient) -> None:
+    tracker = make_tracker(
+        {"handoff_reason": "requested"}, text="et menneske", sender_id="voice-h", channel="twilio_voice"
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionCreateHandoff().run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_handoff_created"]

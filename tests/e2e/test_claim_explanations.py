@@ -3,6 +3,7 @@ API shows afterwards. Every figure asserted is the case system's; only questions
 
 from __future__ import annotations
 
+import re
 import secrets
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -14,7 +15,14 @@ import sqlalchemy as sa
 
 from actions.formatting import day
 from bot.case_system.store import database as db
-from bot.case_system.store.models import Case, ClaimLineRecord
+from bot.case_system.store.models import (
+    Case,
+    ClaimLineRecord,
+    Dispute,
+    HandoffMessageRecord,
+    Installment,
+    PaymentPlan,
+)
 from bot.config import Settings
 from tests.e2e.rest_chat import api, buttons_of, en, handoffs_of, nb, say, text_of, verified, verified_replies
 
@@ -26,17 +34,130 @@ DEMO_CASES = ("100001", "100002", "100003", "100004", "100005", "100006")
 async def test_kari_has_her_claim_explained_line_by_line_from_the_case_system(running_stack, stack_settings) -> None:
     sender = f"rest-{secrets.token_hex(8)}"
     async with aiohttp.ClientSession() as http:
-        said = await verified(http, stack_settings, sender, "kan du forklare kravet?", "100001", "14.03.1985")
+        answer = await verified_replies(http, stack_settings, sender, "kan du forklare kravet?", "100001", "14.03.1985")
         case = await api(http, stack_settings, "/cases/100001")
 
+    said = text_of(answer)
     invoice = case["invoice"]
     assert f"kommer fra {case['creditor']['name']}" in said
     assert f"faktura {invoice['number']}" in said and f"forfalt {day(invoice['due_date'], 'nb')}" in said
-    for line in case["lines"]:
-        assert nb(line["amount"]) in said, line
-    assert f"Å betale: {nb(case['balance'])}" in said
+    # The breakdown is one message, a list: each line of the claim, then what is left to pay.
+    (breakdown,) = [text_of([reply]) for reply in answer if "Slik er beløpet" in reply.get("text", "")]
+    items = breakdown.split("\n• ")
+    assert len(items) == 1 + len(case["lines"]) + 1
+    for item, line in zip(items[1:], case["lines"]):
+        assert item.endswith(nb(line["amount"])), line
+    assert items[-1] == f"Å betale: {nb(case['balance'])}"
     assert case["stage"] == "betalingsoppfordring" and "stadiet betalingsoppfordring" in said
-    assert "Betaler du ikke, kan saken gå videre til rettslig inndriving" in said
+    # Inkassoloven § 10: the debtor may pay or object.
+    assert "Du kan betale, eller du kan si fra innen fristen hvis du mener kravet er feil" in said
+    assert "Betaler du ikke og sier ikke fra, kan saken gå videre til rettslig inndriving" in said
+
+
+async def test_each_question_about_the_claim_gets_its_own_answer(running_stack, stack_settings) -> None:
+    sender = f"rest-{secrets.token_hex(8)}"
+    async with aiohttp.ClientSession() as http:
+        interest = await verified(http, stack_settings, sender, "hvorfor er det renter?", "100001", "14.03.1985")
+        fees = await say(http, stack_settings, sender, "hvorfor må jeg betale gebyr?")
+        stage = await say(http, stack_settings, sender, "hva skjer videre med saken?")
+        invoice = await say(http, stack_settings, sender, "hvilken faktura gjelder dette?")
+        case = await api(http, stack_settings, "/cases/100001")
+
+    for answer in (interest, fees, stage, invoice):
+        assert "Slik er beløpet" not in answer  # not the whole breakdown again
+    periods = [line for line in case["lines"] if line["type"] == "late_payment_interest"]
+    assert "forsinkelsesrenteloven § 3" in interest and "Renten løper hver dag til kravet er betalt" in interest
+    for line in periods:
+        assert f"{line['rate_percent'].replace('.', ',')} %" in interest and nb(line["amount"]) in interest
+    for line in case["lines"]:
+        if line["type"].endswith("_fee"):
+            assert nb(line["amount"]) in fees and f"Lovens tak: {nb(line['legal_cap'])}" in fees
+    assert "minst 14 dager etter forfall" in fees
+    assert "stadiet betalingsoppfordring" in stage and "inkassoloven § 10" in stage
+    assert case["invoice"]["number"] in invoice and case["invoice"]["description"].rstrip(".") in invoice
+
+
+async def test_what_legal_collection_means_is_said_to_lars(running_stack, stack_settings) -> None:
+    sender = f"rest-{secrets.token_hex(8)}"
+    async with aiohttp.ClientSession() as http:
+        said = await verified(http, stack_settings, sender, "hva betyr rettslig inndriving?", "100005", "09.01.2001")
+
+    assert "Saken er til rettslig inndriving. Det betyr" in said and "trekk i lønn" in said
+    assert "Slik er beløpet" not in said
+
+
+@asynccontextmanager
+async def undone_afterwards(settings: Settings, case_number: str):
+    """Plans, disputes and their flags made on `case_number` in the block are removed afterwards,
+    since the stack is shared by the tests."""
+    engine = db.create_engine(settings)
+    sessions = db.session_factory(engine)
+    try:
+        async with sessions() as session:
+            case = (await session.execute(sa.select(Case).where(Case.case_number == case_number))).scalar_one()
+            flags = {"disputed": case.disputed, "collection_stopped": case.collection_stopped}
+            plans_before = set(
+                (await session.execute(sa.select(PaymentPlan.id).where(PaymentPlan.case_id == case.id))).scalars()
+            )
+            disputes_before = set(
+                (await session.execute(sa.select(Dispute.id).where(Dispute.case_id == case.id))).scalars()
+            )
+        try:
+            yield
+        finally:
+            async with sessions() as session:
+                plans = set(
+                    (await session.execute(sa.select(PaymentPlan.id).where(PaymentPlan.case_id == case.id))).scalars()
+                )
+                new_plans = plans - plans_before
+                await session.execute(sa.delete(Installment).where(Installment.plan_id.in_(new_plans)))
+                await session.execute(sa.delete(PaymentPlan).where(PaymentPlan.id.in_(new_plans)))
+                await session.execute(
+                    sa.delete(Dispute).where(Dispute.case_id == case.id, Dispute.id.not_in(disputes_before))
+                )
+                await session.execute(sa.update(Case).where(Case.id == case.id).values(**flags))
+                await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def test_after_a_plan_and_a_dispute_the_balance_says_the_next_installment_and_that_collection_stopped(
+    running_stack, stack_settings
+) -> None:
+    sender = f"rest-{secrets.token_hex(8)}"
+    async with aiohttp.ClientSession() as http, undone_afterwards(stack_settings, "100004"):
+        await verified(http, stack_settings, sender, "kan jeg betale 1000 kr i måneden?", "100004", "27.06.1978")
+        made = await say(http, stack_settings, sender, "ja")
+        disputed = await say(http, stack_settings, sender, "jeg bestrider kravet, jeg har aldri hatt bredbånd hos dem")
+        more = await say(http, stack_settings, sender, "jeg har aldri fått noen faktura fra dem heller")
+        balance = await say(http, stack_settings, sender, "hvor mye skylder jeg nå?")
+        case = await api(http, stack_settings, "/cases/100004")
+        handoffs = await handoffs_of(http, stack_settings, sender)
+        messages = await handoff_messages(stack_settings, handoffs[0]["id"])
+
+    assert "Avtalen er registrert for sak 100004" in made
+    assert "bestrider kravet i sak 100004" in disputed
+    assert [(h["reason"], h["case_number"]) for h in handoffs] == [("dispute", "100004")]
+    assert re.fullmatch(r"H-[0-9A-Z]{6}", handoffs[0]["reference"]) and handoffs[0]["reference"] in disputed
+    # The next message about it is added to the handoff, not confirmed as a new dispute.
+    assert "bestrider kravet i sak 100004" not in more and "lagt meldingen til saken" in more
+    assert messages == [("debtor", "jeg har aldri fått noen faktura fra dem heller")]
+    plan = case["open_payment_plan"]
+    first = next(item for item in plan["installments"] if item["status"] != "paid")
+    assert f"Du skylder nå {nb(case['balance'])}" in balance
+    assert f"neste avdrag er {nb(first['amount'])} med forfall {day(first['due_date'], 'nb')}" in balance
+    assert "innkrevingen er stanset" in balance
+    assert case["disputed"] is True and case["collection_stopped"] is True
+
+
+async def handoff_messages(settings: Settings, handoff_id: int) -> list[tuple[str, str]]:
+    engine = db.create_engine(settings)
+    try:
+        async with db.session_factory(engine)() as session:
+            query = sa.select(HandoffMessageRecord).where(HandoffMessageRecord.handoff_id == handoff_id)
+            return [(record.sender.value, record.text) for record in (await session.execute(query)).scalars()]
+    finally:
+        await engine.dispose()
 
 
 async def test_why_we_made_contact_is_answered_in_general_before_verification(running_stack, stack_settings) -> None:
@@ -111,7 +232,7 @@ async def test_kari_whose_payment_has_not_arrived_hears_why_and_gets_a_caseworke
     assert "1 til 3 bankdager" in said and "en saksbehandler" in said
     assert before == []
     assert [(h["case_number"], h["status"], h["reason"]) for h in handoffs] == [("100001", "open", "payment_not_found")]
-    assert f"referanse {handoffs[0]['id']}" in tapped
+    assert f"referanse {handoffs[0]['reference']}" in tapped
 
 
 async def test_a_typed_yes_to_the_caseworker_offer_for_a_missing_payment_is_honoured(
@@ -124,7 +245,7 @@ async def test_a_typed_yes_to_the_caseworker_offer_for_a_missing_payment_is_hono
         handoffs = await handoffs_of(http, stack_settings, sender)
 
     assert [(h["case_number"], h["reason"]) for h in handoffs] == [("100001", "payment_not_found")]
-    assert f"referanse {handoffs[0]['id']}" in said
+    assert f"referanse {handoffs[0]['reference']}" in said
 
 
 @asynccontextmanager
@@ -180,11 +301,11 @@ async def test_a_fee_above_its_legal_cap_is_not_defended_but_sent_for_review(run
     assert before["fees_over_cap"] is True and before["fee_review_requested"] is False
 
     assert "appears to be higher than the law allows" in said and "A caseworker will review it" in said
-    assert f"Reminder fee: {en(over[0]['amount'])}" in said
+    assert f"Reminder fee {en(over[0]['amount'])}" in said
     assert after["fee_review_requested"] is True
     assert [(h["reason"], h["case_number"]) for h in handoffs] == [("fee_review", "100004")]
     assert "reminder_fee" in handoffs[0]["summary"]
-    assert f"reference {handoffs[0]['id']}" in said
+    assert f"reference {handoffs[0]['reference']}" in said
     # Asked again in the same conversation: still not defended, and still the one handoff.
     assert "A caseworker will review it" in again and f"You now owe {en(after['balance'])}" in again
     assert handoffs_later == handoffs

@@ -11,6 +11,8 @@ import aiohttp
 import pytest
 
 from actions.formatting import day
+from bot.case_system.store import database as db
+from bot.case_system.store.models import Handoff
 from tests.e2e.rest_chat import api, handoffs_of, nb, say, verified
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]
@@ -141,9 +143,54 @@ async def test_hardship_gets_debt_advice_and_a_priority_caseworker_on_request(ru
         said = await say(http, stack_settings, sender, "jeg har mistet jobben og har ikke råd")
         before = await handoffs_of(http, stack_settings, sender)
         accepted = await say(http, stack_settings, sender, "ja")
+        asked = await handoffs_of(http, stack_settings, sender)
+        given = await say(http, stack_settings, sender, "ring meg på 912 34 567")
         handoffs = await handoffs_of(http, stack_settings, sender)
+        contact = await handoff_contact(stack_settings, handoffs[0]["id"])
 
     assert "Ingen skal presse deg" in said and "55 55 33 39" in said
     assert "saksbehandler" in said and before == []
-    assert "sendt saken til en saksbehandler" in accepted
+    # Not verified: how to reach them is asked first, then the handoff is made with it.
+    assert "Hvordan kan vi nå deg?" in accepted and asked == []
+    assert "sendt saken til en saksbehandler" in given and handoffs[0]["reference"] in given
+    assert "912" not in given  # the number is not said back (it would be in the history)
     assert [(h["reason"], h["priority"]) for h in handoffs] == [("hardship", "high")]
+    assert contact == ("+4791234567", None)
+    assert all("912 34 567" not in line["text"] for line in handoffs[0]["transcript"])
+
+
+async def test_an_unverified_debtor_who_asks_for_a_person_gives_an_address_or_declines(
+    running_stack, stack_settings
+) -> None:
+    by_mail, declining = f"rest-{secrets.token_hex(8)}", f"rest-{secrets.token_hex(8)}"
+    async with aiohttp.ClientSession() as http:
+        asked = await say(http, stack_settings, by_mail, "I want to talk to a human")
+        wrong = await say(http, stack_settings, by_mail, "kari at example")
+        given = await say(http, stack_settings, by_mail, "kari.nordmann@example.no")
+        mailed = await handoffs_of(http, stack_settings, by_mail)
+        contact = await handoff_contact(stack_settings, mailed[0]["id"])
+        again = await say(http, stack_settings, by_mail, "I want to talk to a human now")
+        still = await handoffs_of(http, stack_settings, by_mail)
+        await say(http, stack_settings, declining, "jeg vil snakke med et menneske")
+        declined = await say(http, stack_settings, declining, "nei")
+        unreachable = await handoffs_of(http, stack_settings, declining)
+
+    assert "How can we reach you?" in asked
+    assert "does not look like a phone number or an e-mail address" in wrong
+    assert f"reference {mailed[0]['reference']}" in given and "@" not in given
+    assert contact == (None, "kari.nordmann@example.no") and mailed[0]["case_number"] is None
+    assert "added your message" in again and [h["id"] for h in still] == [mailed[0]["id"]]
+    assert "ringe oss på" in declined and unreachable[0]["reference"] in declined
+    assert await handoff_contact(stack_settings, unreachable[0]["id"]) == (None, None)
+
+
+async def handoff_contact(settings, handoff_id: int) -> tuple:
+    """The contact stored with a handoff (read from the case system's database: the API shows it
+    to caseworkers only)."""
+    engine = db.create_engine(settings)
+    try:
+        async with db.session_factory(engine)() as session:
+            handoff = await session.get(Handoff, handoff_id)
+            return handoff.contact_phone, handoff.contact_email
+    finally:
+        await engine.dispose()
