@@ -44,11 +44,11 @@ def needs_contact(tracker: Tracker) -> bool:
     )
 
 
-def ask_for_contact(dispatcher: CollectingDispatcher, reason: str) -> list[EventType]:
-    """Ask how to reach the debtor and open the form that takes the answer; when it is complete,
+def ask_for_contact(reason: str) -> list[EventType]:
+    """Open the form that asks how to reach the debtor: an active loop is what the dialogue runs
+    next (Rasa's rule policy), and the form asks its question. Once it is complete,
     action_create_handoff runs again (data/rules/handoff.yml) with `reason`."""
-    dispatcher.utter_message(response="utter_ask_handoff_contact")
-    return [SlotSet("handoff_reason", reason), ActiveLoop(CONTACT_FORM), SlotSet("requested_slot", CONTACT_SLOT)]
+    return [SlotSet("handoff_reason", reason), ActiveLoop(CONTACT_FORM)]
 
 
 def contact_fields(tracker: Tracker) -> dict[str, str]:
@@ -126,7 +126,7 @@ class ActionCreateHandoff(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         reason = tracker.get_slot("handoff_reason") or "requested"
         if needs_contact(tracker):
-            return ask_for_contact(dispatcher, reason)
+            return ask_for_contact(reason)
         events = await hand_off(
             dispatcher,
             tracker,

@@ -106,7 +106,7 @@ class ActionLogRightsRequest(Action):
             dispatcher.utter_message(response="utter_rights_identity_unconfirmed", agency_phone=settings().agency_phone)
             if needs_contact(tracker):
                 # So that the caseworker who confirms the identity can reach them (a handoff).
-                return [*FORGET, *ask_for_contact(dispatcher, "rights_request")]
+                return [*FORGET, *ask_for_contact("rights_request")]
         return FORGET
 
 
