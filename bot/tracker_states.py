@@ -59,11 +59,17 @@ def _same(a: Event, b: Event) -> bool:
     database and a copy of the latest user message, equal to the ones applied before."""
     if a is b:
         return True
-    return (
-        type(a) is type(b)
-        and getattr(a, "use_text_for_featurization", None) == getattr(b, "use_text_for_featurization", None)
-        and a.as_dict() == b.as_dict()
-    )
+    if type(a) is not type(b) or getattr(a, "use_text_for_featurization", None) != getattr(
+        b, "use_text_for_featurization", None
+    ):
+        return False
+    first, second = a.as_dict(), b.as_dict()
+    # Read back from JSON, a message's token spans are lists where the parse left tuples.
+    return first == second or _as_json(first) == _as_json(second)
+
+
+def _as_json(data: Dict[Text, Any]) -> str:
+    return json.dumps(data, sort_keys=True, default=repr)
 
 
 def _starts_with(events: List[Event], done: List[Event]) -> bool:

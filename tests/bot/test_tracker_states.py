@@ -4,6 +4,8 @@ a long conversation costs a prediction no more replay than a short one."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -160,8 +162,19 @@ def test_a_tracker_read_back_from_the_store_continues_from_where_the_last_one_wa
         for event in (user("ask_balance"), ActionExecuted("utter_balance"), ActionExecuted("action_listen")):
             tracker.update(event)
     tracker_states.states_for_tracker_history(DOMAIN, tracker)
-    # The next turn starts from the events as stored: equal events, other objects.
-    read_back = DialogueStateTracker.from_dict("states", [event.as_dict() for event in tracker.events], DOMAIN.slots)
+    tracker.update(
+        UserUttered(
+            "hvor mye",
+            intent={"name": "ask_balance", "confidence": 0.9},
+            parse_data={"intent": {"name": "ask_balance", "confidence": 0.9}, "text_tokens": [(0, 4), (5, 8)]},
+        )
+    )
+    tracker.update(ActionExecuted("utter_balance"))
+    tracker_states.states_for_tracker_history(DOMAIN, tracker)
+    # The next turn starts from the events as stored (JSON): equal events, other objects, lists
+    # where the parse had tuples.
+    stored = json.loads(json.dumps([event.as_dict() for event in tracker.events]))
+    read_back = DialogueStateTracker.from_dict("states", stored, DOMAIN.slots)
     read_back.update(user("ask_balance"))
     replayed = []
     original_update = DialogueStateTracker.update
