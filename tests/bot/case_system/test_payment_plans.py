@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.case_system.domain import fees
+from bot.case_system.domain import fee_rules, fees
 from bot.case_system.domain.bank_days import is_bank_day
 from bot.case_system.domain.claims import ClaimLine, LineType, claim_statement
 from bot.case_system.domain.interest import load_default_rate_table
@@ -248,19 +248,27 @@ def test_postponement_to_today_the_past_or_years_away_is_refused(day):
 
 def test_a_fee_above_its_cap_is_flagged_and_one_at_its_cap_is_not():
     charged = date(2025, 6, 2)
-    at_cap = ClaimLine(LineType.REMINDER_FEE, Decimal("35.00"), "Purregebyr", from_date=charged)
-    above = ClaimLine(LineType.REMINDER_FEE, Decimal("70.00"), "Purregebyr", from_date=charged)
-    salary = ClaimLine(LineType.COLLECTION_FEE, Decimal("560.00"), "Inkassosalær", from_date=charged)
-    checks = fees.check_case_fees([at_cap, above, salary], principal=Decimal("2450.00"), heavy_allowed=False)
+    checks = [
+        fees.check_fee(line_type, Decimal(amount), principal=Decimal("2450.00"), charged_on=charged)
+        for line_type, amount in [
+            (LineType.REMINDER_FEE, "35.00"),
+            (LineType.REMINDER_FEE, "70.00"),
+            (LineType.COLLECTION_FEE, "560.00"),
+        ]
+    ]
     assert [check.over_cap for check in checks] == [False, True, True]  # light cap on 2450 kr is 280
     assert checks[2].cap == Decimal("280.00")
-    heavy = fees.check_case_fees([salary], principal=Decimal("2450.00"), heavy_allowed=True)
-    assert heavy[0].over_cap is False and heavy[0].cap == Decimal("560.00")
+    heavy = fees.check_fee(
+        LineType.COLLECTION_FEE, Decimal("560.00"), principal=Decimal("2450.00"), charged_on=charged, heavy=True
+    )
+    assert heavy.over_cap is False and heavy.cap == Decimal("560.00")
 
 
 def test_a_fee_before_the_caps_on_record_is_not_judged():
-    old = ClaimLine(LineType.COLLECTION_FEE, Decimal("999.00"), "", from_date=date(2019, 1, 1))
-    assert fees.check_case_fees([old], principal=Decimal("1000.00"), heavy_allowed=False) == [None]
+    """A reminder fee of 2016, before the first inkassosats on record, that keeps every other rule."""
+    old = ClaimLine(LineType.REMINDER_FEE, Decimal("99.00"), "", from_date=date(2016, 6, 1))
+    facts = fee_rules.CaseFeeFacts(principal=Decimal("1000.00"), due_date=date(2016, 5, 2))
+    assert fee_rules.review_case_fees([old], facts, load_default_rate_table()) == [None]
 
 
 # --- idempotency and confirmation ----------------------------------------------------------------

@@ -331,19 +331,19 @@ async def test_a_fee_above_its_cap_is_flagged_and_sent_for_review(client, auth):
                 type="collection_notice_fee",
                 amount=Decimal("150.00"),
                 description="Varsel",
-                charged_on=date(2026, 11, 1),
+                charged_on=date(2026, 11, 16),  # with the inkassovarsel, after the reminder ran out
             )
         )
         await session.commit()
     case = await get_case(client, auth, "100004")
     flagged = [line for line in case["lines"] if line.get("over_cap")]
     assert [(line["type"], line["amount"], line["legal_cap"]) for line in flagged] == [
-        ("collection_notice_fee", "150.00", "38.00")
+        ("collection_notice_fee", "150.00", "37.50")  # 1/20 of 750 kroner, exactly
     ]
     assert case["fees_over_cap"] is True and case["fee_review_requested"] is False
     response = await client.post(case_url("100004", "/fee-reviews"), json=WEB, headers=auth)
     assert response.status == 201
-    assert (await response.json())["fees_over_cap"][0]["legal_cap"] == "38.00"
+    assert (await response.json())["fees_over_cap"][0]["legal_cap"] == "37.50"
     assert (await get_case(client, auth, "100004"))["fee_review_requested"] is True
     assert (await client.post(case_url("100004", "/fee-reviews"), json=WEB, headers=auth)).status == 200
 
