@@ -113,6 +113,7 @@ class WebChatDebtor(User):
         self.sio.on("connect", self._joined)
         self.sio.on("bot_uttered", lambda data: self.events.put(("bot", (data or {}).get("text") or "")))
         self.sio.on("bot_typing", lambda data: self.events.put(("typing", (data or {}).get("typing"))))
+        self.sio.on("session_history", lambda data: self.events.put(("history", data or [])))
         self._connect()
 
     def _joined(self) -> None:
@@ -149,8 +150,11 @@ class WebChatDebtor(User):
                     name="web chat turn",
                     response_time=elapsed_ms,
                     response_length=0,
-                    exception=TimeoutError("no answer; retried"),
+                    exception=TimeoutError("no answer; reconnected"),
                 )
+                if self._in_history(text):  # answered, but the answer did not reach this socket
+                    record("socketio", self.session_id, text, "acknowledged")
+                    return
                 continue
             events.request.fire(
                 request_type="socketio",
@@ -163,6 +167,21 @@ class WebChatDebtor(User):
             record("socketio", self.session_id, text, outcome)
             return
         record("socketio", self.session_id, text, "gave_up")
+
+    def _in_history(self, text: str) -> bool:
+        """Reconnects as the page does after a silence, and looks for `text` in the history the
+        server sends back."""
+        self.sio.disconnect()
+        self._connect()
+        deadline = time.monotonic() + TURN_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                kind, value = self.events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if kind == "history":
+                return any(item.get("sender") == "user" and item.get("text") == text for item in value)
+        return False
 
     def _turn(self) -> list[str] | None:
         texts: list[str] = []

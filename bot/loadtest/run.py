@@ -57,6 +57,11 @@ class LoadResult:
     rows: list[Row]
     verdict: Verdict
     seconds: float
+    errors: dict[str, int]  # locust's failures: the error's description, how often
+
+    @property
+    def stack_traces(self) -> int:
+        return sum(count for error, count in self.errors.items() if "stack trace" in error)
 
     @property
     def turns(self) -> Row:
@@ -81,6 +86,17 @@ def apology_beginnings(response: str) -> list[str]:
         if response in responses:
             return [variant["text"].split("{")[0] for variant in responses[response] if variant.get("text")]
     raise LookupError(f"no response {response} in domain/")
+
+
+def read_errors(csv_prefix: Path) -> dict[str, int]:
+    errors: dict[str, int] = {}
+    path = Path(f"{csv_prefix}_failures.csv")
+    if path.exists():
+        with path.open(newline="") as failures:
+            for item in csv.DictReader(failures):
+                key = f"{item['Name']}: {item['Error']}"
+                errors[key] = errors.get(key, 0) + int(item["Occurrences"])
+    return errors
 
 
 def read_stats(csv_prefix: Path) -> list[Row]:
@@ -122,13 +138,14 @@ async def load(
     fault: Optional[Callable[[], Awaitable[None]]] = None,
     fault_after_seconds: float = 0,
     web_transports: str = "websocket,polling",
+    results_dir: Path = RESULTS_DIR,
 ) -> LoadResult:
     """Runs locust against `cluster` for `seconds` (with `fault` awaited after
     `fault_after_seconds`), then checks the trackers."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    acks = RESULTS_DIR / f"{name}-acks.jsonl"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    acks = results_dir / f"{name}-acks.jsonl"
     acks.unlink(missing_ok=True)
-    csv_prefix = RESULTS_DIR / name
+    csv_prefix = results_dir / name
     environment = {
         "LOADTEST_ACKS": str(acks),
         "LOADTEST_TWILIO_TOKEN": cluster.settings.twilio_auth_token,
@@ -159,7 +176,7 @@ async def load(
         "ERROR",
     ]
     started = time.monotonic()
-    with open(RESULTS_DIR / f"{name}-locust.log", "wb") as log:
+    with open(results_dir / f"{name}-locust.log", "wb") as log:
         locust = await asyncio.create_subprocess_exec(
             *command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=asyncio.subprocess.STDOUT
         )
@@ -169,7 +186,9 @@ async def load(
         await locust.wait()
     elapsed = time.monotonic() - started
     verdict = await asyncio.to_thread(verify, acks, cluster.settings)
-    return LoadResult(len(cluster.layout.dialogue_ports), read_stats(csv_prefix), verdict, elapsed)
+    return LoadResult(
+        len(cluster.layout.dialogue_ports), read_stats(csv_prefix), verdict, elapsed, read_errors(csv_prefix)
+    )
 
 
 def loadtest_settings(settings: Settings, replicas: int) -> Settings:
@@ -201,6 +220,7 @@ def report(results: list[LoadResult]) -> str:
         lines.append(f"{result.replicas} dialogue replica(s):")
         lines += [row.describe() for row in result.rows]
         lines.append(result.turns.describe())
+        lines += [f"  error: {error} x {count}" for error, count in result.errors.items()]
         lines.append(f"  trackers: {result.verdict.describe()}")
     by_replicas = {result.replicas: result for result in results}
     if 1 in by_replicas and 2 in by_replicas:
