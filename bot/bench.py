@@ -358,10 +358,11 @@ async def measure(
     stack = Stack(settings, quiet=True)
     stock = Stack(settings, [stock_bot.stock_service(settings.host, stock_port, stock_model.parent.parent)], quiet=True)
     await stack.start()
-    await stock.start()
     try:
         startup_seconds = await stack.wait_healthy()
-        await stock.wait_healthy()
+        # Started once ours serves, so that neither start-up slows the other's (nor the figure).
+        await stock.start()
+        await stock.wait_healthy(timeout_seconds=300)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             await verified_conversation(http, settings, 3)  # warm-up: first-call costs are not the hot path
             await stock_turn(http, stock_url, "bench-warm-up")
