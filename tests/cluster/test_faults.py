@@ -1,0 +1,161 @@
+"""Faults injected into the cluster under load (run with `pytest tests/cluster -m faults`).
+
+For each: debtors get a polite answer or their client's retry works, never a stack trace; every
+acknowledged message is in its tracker once and in order; everything recovers without a restart
+once the dependency is back (the supervisor restarts a process that died, as Kubernetes would).
+Killing a dialogue-server replica is tests/cluster/test_cluster_load.py (part of `make test`)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import signal
+
+import aiohttp
+import pytest
+from twilio.request_validator import RequestValidator
+
+from bot.channels.conversation_ids import sms_conversation_id
+from bot.loadtest.run import LoadResult, apology_beginnings, load
+from bot.loadtest.verify import user_texts
+from tests.cluster.conftest import rest_turn, wait_ready
+
+pytestmark = [pytest.mark.cluster, pytest.mark.stack, pytest.mark.faults, pytest.mark.asyncio(scope="session")]
+
+USERS = 6
+SECONDS = 30
+FAULT_AFTER_SECONDS = 8
+OUTAGE_SECONDS = 8
+RECOVERY_SECONDS = 90
+
+
+def assert_nothing_lost(result: LoadResult) -> None:
+    verdict = result.verdict
+    assert verdict.acknowledged > 10, result.rows
+    assert verdict.missing == [] and verdict.duplicated == [] and verdict.reordered == [], verdict.describe()
+    assert result.stack_traces == 0, result.errors
+
+
+async def assert_recovered(cluster) -> None:
+    """Every process ready again, and a turn through nginx answered without the apology."""
+    for service in cluster.stack.services:
+        url = service.health_url.replace("/health/live", "/health/ready")
+        assert await wait_ready(url, RECOVERY_SECONDS), f"{service.name} is not ready again"
+    apologies = tuple(apology_beginnings("utter_assistant_unavailable"))
+    sender = "recovered-" + secrets.token_hex(4)
+    for attempt in range(RECOVERY_SECONDS):
+        status, replies = await rest_turn(cluster, sender, f"hei {attempt}")
+        if status == 200 and replies and not any((r.get("text") or "").startswith(apologies) for r in replies):
+            return
+        await asyncio.sleep(1)
+    pytest.fail("turns are still not answered normally")
+
+
+def kill(cluster, prefix: str):
+    async def fault() -> None:
+        for service in cluster.stack.services:
+            if service.name.startswith(prefix):
+                service.process.send_signal(signal.SIGKILL)
+
+    return fault
+
+
+def outage(proxy):
+    async def fault() -> None:
+        await proxy.cut()
+        await asyncio.sleep(OUTAGE_SECONDS)
+        await proxy.restore()
+
+    return fault
+
+
+async def send_sms(cluster, phone: str, text: str) -> tuple[int, str]:
+    url = f"{cluster.public_url}/webhooks/twilio_sms/webhook"
+    params = {"MessageSid": "SM" + secrets.token_hex(16), "From": phone, "To": "+4700000000", "Body": text}
+    signature = RequestValidator(cluster.settings.twilio_auth_token).compute_signature(url, params)
+    async with aiohttp.ClientSession() as http:
+        async with http.post(url, data=params, headers={"X-Twilio-Signature": signature}) as reply:
+            return reply.status, await reply.text()
+
+
+async def test_killing_every_action_server(cluster, tmp_path) -> None:
+    result = await load(
+        cluster,
+        users=USERS,
+        seconds=SECONDS,
+        name="kill-actions",
+        fault=kill(cluster, "actions-"),
+        fault_after_seconds=FAULT_AFTER_SECONDS,
+        results_dir=tmp_path,
+    )
+    assert_nothing_lost(result)
+    await assert_recovered(cluster)
+
+
+async def test_killing_the_backoffice_keeps_the_sms_received_meanwhile(cluster, tmp_path) -> None:
+    phone = f"+474{secrets.randbelow(10**7):07d}"
+    answers = []
+
+    async def kill_and_text() -> None:
+        await kill(cluster, "backoffice")()
+        answers.append(await send_sms(cluster, phone, "hei fra sms"))
+
+    result = await load(
+        cluster,
+        users=USERS,
+        seconds=SECONDS,
+        name="kill-backoffice",
+        fault=kill_and_text,
+        fault_after_seconds=FAULT_AFTER_SECONDS,
+        results_dir=tmp_path,
+    )
+    assert_nothing_lost(result)
+    [(status, twiml)] = answers
+    assert status == 200 and twiml.startswith("<?xml") and "Traceback" not in twiml
+    await assert_recovered(cluster)
+    # Answered as today (empty TwiML, or "kept for later"), and in the tracker once when back.
+    conversation = sms_conversation_id(cluster.settings.conversation_id_key, phone)
+    import sqlalchemy as sa
+
+    from bot.config import to_sync_url
+
+    engine = sa.create_engine(to_sync_url(cluster.settings.tracker_store_url))
+    try:
+        for _ in range(RECOVERY_SECONDS):
+            texts = (await asyncio.to_thread(user_texts, engine, [conversation])).get(conversation, [])
+            if texts:
+                break
+            await asyncio.sleep(1)
+    finally:
+        engine.dispose()
+    assert texts == ["hei fra sms"]
+
+
+async def test_cutting_redis(cluster, proxied_stores, tmp_path) -> None:
+    _, _, _, redis_proxy = proxied_stores
+    result = await load(
+        cluster,
+        users=USERS,
+        seconds=SECONDS,
+        name="cut-redis",
+        fault=outage(redis_proxy),
+        fault_after_seconds=FAULT_AFTER_SECONDS,
+        results_dir=tmp_path,
+    )
+    assert_nothing_lost(result)
+    await assert_recovered(cluster)
+
+
+async def test_cutting_postgresql_connections(cluster, proxied_stores, tmp_path) -> None:
+    _, _, postgres_proxy, _ = proxied_stores
+    result = await load(
+        cluster,
+        users=USERS,
+        seconds=SECONDS,
+        name="cut-postgres",
+        fault=outage(postgres_proxy),
+        fault_after_seconds=FAULT_AFTER_SECONDS,
+        results_dir=tmp_path,
+    )
+    assert_nothing_lost(result)
+    await assert_recovered(cluster)
