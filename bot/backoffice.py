@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import console, outbound_sms
+from bot import agency_scheduler, console, outbound_sms
 from bot import web as web_chat
 from bot.case_system.http import operations
 from bot.case_system.http.app import create_app
@@ -19,6 +19,7 @@ def create_backoffice(settings: Settings) -> web.Application:
     web_chat.add_routes(app, settings)
     console.add_routes(app, settings)
     outbound_sms.attach(app, settings)
+    agency_scheduler.attach(app, settings)
     return app
 
 

@@ -45,6 +45,12 @@ class Settings:
     redis_url: str = env("REDIS_URL", "")  # Rasa lock store; empty means in-memory (one process)
     models_dir: str = env("MODELS_DIR", str(REPO_ROOT / "models"))  # trained model and its fingerprint
 
+    # `debtbot cluster` (bot/cluster.py): nginx's public port (the internal upstreams for the action
+    # servers and the dialogue servers' HTTP API are the next two) and the replicas behind it.
+    cluster_port: int = env("CLUSTER_PORT", 8000)
+    dialogue_replicas: int = env("DIALOGUE_REPLICAS", 2)
+    action_replicas: int = env("ACTION_REPLICAS", 2)
+
     # Processes. Empty URLs are derived from host and ports.
     host: str = env("DEBTBOT_HOST", "127.0.0.1")
     backoffice_port: int = env("BACKOFFICE_PORT", 8080)
@@ -112,6 +118,15 @@ class Settings:
     # Demo mode only: the passwords setup gives the demo accounts `demo` and `supervisor`.
     caseworker_demo_password: str = env("CASEWORKER_DEMO_PASSWORD", "", secret=True)
     supervisor_demo_password: str = env("SUPERVISOR_DEMO_PASSWORD", "", secret=True)
+
+    # Messages the agency starts (reminders, receipts, notices): only inside this window, Oslo
+    # time, never on Sundays or public holidays; queued until it opens (domain/contact_window.py).
+    agency_contact_hours: str = env("AGENCY_CONTACT_HOURS", "mon-fri 08:00-21:00, sat 09:00-15:00")
+    plan_reminder_days_before: int = env("PLAN_REMINDER_DAYS_BEFORE", 3)  # SMS before each installment
+    # A plan is broken when an installment is still unpaid this many days after its due date (moved
+    # to the next bank day); the creditor's term, not law.
+    plan_breach_after_days: int = env("PLAN_BREACH_AFTER_DAYS", 14)
+    agency_message_poll_seconds: float = env("AGENCY_MESSAGE_POLL_SECONDS", 300.0)  # the scheduler's period
 
     # Retention (`debtbot retention`), defaults from the privacy notice: the personal link to a case
     # is anonymised at the latest 3 years after the case closed; data kept for development and

@@ -16,10 +16,16 @@ from aiohttp_session import get_session
 
 from bot.case_system.contract import errors
 from bot.case_system.contract.enums import Channel, HandoffOutcome, HandoffStatus, MessageSender
-from bot.case_system.contract.requests import RightsRequestFilters
+from bot.case_system.contract.requests import (
+    RightsRequestExtension,
+    RightsRequestFilters,
+    RightsRequestRefusal,
+    parse,
+)
 from bot.case_system.domain import audit, caseworkers, disputes, rights_request_service
 from bot.case_system.domain.case_service import read_case
 from bot.case_system.domain.caseworker_tools import payment_details_message
+from bot.case_system.domain.contact_window import contact_hours
 from bot.case_system.http import console_sessions, presenters
 from bot.case_system.http.context import CASE_SYSTEM, CONSOLE_PURPOSE, CaseSystem
 from bot.case_system.store.live_events import LiveEvent
@@ -574,6 +580,57 @@ async def rights_close(request: web.Request, db, me: LoggedIn) -> web.Response:
     )
 
 
+async def _decision(request: web.Request, me: LoggedIn, decide) -> web.Response:
+    """Extend or refuse from the console's form; a bad form is shown as the API would refuse it."""
+    system = _system(request)
+    form = await _form(request)
+
+    async def work() -> None:
+        settings = system.settings
+        await decide(form, contact_hours(settings.agency_contact_hours), settings.agency_phone, system.clock())
+
+    return await _rights_act(request, work)
+
+
+@page
+async def rights_extend(request: web.Request, db, me: LoggedIn) -> web.Response:
+    async def decide(form, hours, agency_phone, now) -> None:
+        months = form.get("months", "")
+        body = parse(
+            RightsRequestExtension,
+            {"months": int(months) if months.isdigit() else months, "reason": form.get("reason", "")},
+        )
+        await rights_request_service.extend_request(
+            db,
+            request.match_info["reference"],
+            months=body.months,
+            reason=body.reason,
+            now=now,
+            hours=hours,
+            agency_phone=agency_phone,
+            context=_context(me.caseworker),
+        )
+
+    return await _decision(request, me, decide)
+
+
+@page
+async def rights_refuse(request: web.Request, db, me: LoggedIn) -> web.Response:
+    async def decide(form, hours, agency_phone, now) -> None:
+        body = parse(RightsRequestRefusal, {"reason": form.get("reason", "")})
+        await rights_request_service.refuse_request(
+            db,
+            request.match_info["reference"],
+            reason=body.reason,
+            now=now,
+            hours=hours,
+            agency_phone=agency_phone,
+            context=_context(me.caseworker),
+        )
+
+    return await _decision(request, me, decide)
+
+
 # --- static files and the route table ------------------------------------------------------------
 
 
@@ -618,6 +675,8 @@ def add_routes(app: web.Application, settings: Settings) -> None:
             web.post("/console/rights/{reference}/export", rights_export, name="console_rights_export"),
             web.post("/console/rights/{reference}/sent", rights_mark_sent, name="console_rights_sent"),
             web.post("/console/rights/{reference}/close", rights_close, name="console_rights_close"),
+            web.post("/console/rights/{reference}/extend", rights_extend, name="console_rights_extend"),
+            web.post("/console/rights/{reference}/refuse", rights_refuse, name="console_rights_refuse"),
             web.get("/console/static/{name}", static, name="console_static"),
         ]
     )

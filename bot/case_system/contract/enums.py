@@ -53,6 +53,27 @@ class LineType(str, enum.Enum):
 FEE_TYPES = frozenset({LineType.REMINDER_FEE, LineType.COLLECTION_NOTICE_FEE, LineType.COLLECTION_FEE})
 
 
+class NoticeKind(str, enum.Enum):
+    """A letter sent to the debtor about a case, each with the payment deadline printed in it."""
+
+    REMINDER = "reminder"  # purring
+    COLLECTION_NOTICE = "collection_notice"  # inkassovarsel (inkassoloven § 9)
+    PAYMENT_DEMAND = "payment_demand"  # betalingsoppfordring (inkassoloven § 10)
+
+
+class FeeBreach(str, enum.Enum):
+    """Why a fee may not be charged at all, or not at the heavy rate (fee_rules.py); each is handed
+    to a caseworker exactly like a fee above its cap."""
+
+    TOO_EARLY = "too_early"  # letter sent less than 14 days after the (moved) due date, § 1-2
+    COMBINATION = "combination"  # more letters with fees than § 1-3 allows
+    FIRST_REMINDER_DEADLINE = "first_reminder_deadline"  # § 1-3: first reminder's 14 days not overrun
+    NO_EXPIRED_COLLECTION_NOTICE = "no_expired_collection_notice"  # inkassoloven §§ 9, 17 fourth para
+    PAID_WITHIN_COLLECTION_NOTICE = "paid_within_collection_notice"  # inkassoloven § 17 third para
+    OBJECTION_BEFORE_FEE = "objection_before_fee"  # inkassoloven § 17 second para
+    HEAVY_FEE_CONDITIONS = "heavy_fee_conditions"  # tungt salær without an overrun payment demand
+
+
 class PayByBasis(str, enum.Enum):
     """Where a case's date to pay by comes from (payment_deadline.pay_by)."""
 
@@ -121,6 +142,14 @@ class RightsRequestStatus(str, enum.Enum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     REJECTED = "rejected"
+
+
+class RightsNotice(str, enum.Enum):
+    """What became of the notice to the debtor about an extension or a refusal of their request."""
+
+    QUEUED = "queued"  # an SMS is in the outbox; it goes out inside the contact window
+    SUPPRESSED = "suppressed"  # the number opted out of SMS: recorded, not sent
+    NO_CHANNEL = "no_channel"  # nothing reaches the requester (e.g. web chat, identity unknown)
 
 
 class VerificationMethod(str, enum.Enum):

@@ -49,6 +49,7 @@ from bot.case_system.contract.fields import (
     one_of,
     wrong_type,
 )
+from bot.contact_details import MAX_EMAIL_CHARACTERS, normalise_contact_phone, normalise_email
 from bot.phone_numbers import normalise_phone
 
 MAX_SUMMARY_CHARS = 4000
@@ -178,6 +179,28 @@ class VerificationRequest(RequestModel):
 # --- handoffs ------------------------------------------------------------------------------------
 
 
+class ContactPhone(bounded_text(32)):  # type: ignore[misc]
+    SCHEMA = {"maxLength": 32, "example": "+4791234567", "description": "A valid phone number; stored in E.164."}
+
+    @classmethod
+    def check(cls, value: str) -> str:
+        try:
+            return normalise_contact_phone(value)
+        except ValueError:
+            raise Problem("must be a valid phone number") from None
+
+
+class ContactEmail(bounded_text(MAX_EMAIL_CHARACTERS)):  # type: ignore[misc]
+    SCHEMA = {"maxLength": MAX_EMAIL_CHARACTERS, "example": "kari@example.no"}
+
+    @classmethod
+    def check(cls, value: str) -> str:
+        try:
+            return normalise_email(value)
+        except ValueError:
+            raise Problem("must be an e-mail address") from None
+
+
 class TranscriptEntry(RequestModel):
     """One message of the conversation so far, for the caseworker."""
 
@@ -206,6 +229,9 @@ class HandoffRequest(RequestModel):
     case_number: Optional[CaseNumberInput] = None
     summary: bounded_text(MAX_SUMMARY_CHARS) = ""  # type: ignore[valid-type]
     transcript: List[TranscriptEntry] = Field(default_factory=list, max_items=MAX_TRANSCRIPT_MESSAGES)
+    # How an unverified debtor asked to be reached; stored with the handoff, never logged.
+    contact_phone: Optional[ContactPhone] = None
+    contact_email: Optional[ContactEmail] = None
 
     _transcript_shape = validator("transcript", pre=True, allow_reuse=True)(_transcript)
 
@@ -331,6 +357,51 @@ class RightsRequestCreate(RequestModel):
                 "is only for rectification requests", field="rectification_wrong" if wrong else "rectification_right"
             )
         return right
+
+
+MAX_DECISION_REASON_CHARS = 500  # it is sent to the debtor by SMS with the template around it
+
+
+class DecisionReason(Text):
+    """Why a request is extended or refused, as the debtor will read it: required, not blank."""
+
+    SCHEMA = {"minLength": 1, "maxLength": MAX_DECISION_REASON_CHARS}
+
+    @classmethod
+    def check(cls, value: str) -> str:
+        if not value.strip():
+            raise Problem("must not be blank")
+        if len(value) > MAX_DECISION_REASON_CHARS:
+            raise Problem(f"must be at most {MAX_DECISION_REASON_CHARS} characters")
+        return value.strip()
+
+
+class RightsRequestExtension(RequestModel):
+    """GDPR Art. 12(3): by one or two further months, within the first month after receipt."""
+
+    months: WholeNumber = Field(..., description="1 or 2.")
+    reason: DecisionReason = Field(..., description="Told to the debtor.")
+
+    @validator("months")
+    def _one_or_two(cls, months: int) -> int:
+        if months not in (1, 2):
+            raise Problem("must be 1 or 2")
+        return months
+
+
+class RightsRequestRefusal(RequestModel):
+    """GDPR Art. 12(4): the debtor is told this reason and of the right to complain to Datatilsynet."""
+
+    reason: DecisionReason = Field(..., description="Told to the debtor.")
+
+
+class PaymentRegistration(RequestModel):
+    """A payment received for a case (from the bank or the creditor); the debtor gets a receipt."""
+
+    paid_on: IsoDate
+    amount: Amount
+    reference: Optional[bounded_text(25, description="The KID paid with, when known.")] = None  # type: ignore[valid-type]
+    idempotency_key: Optional[IdempotencyKey] = None
 
 
 class TrueOrFalse(Text):

@@ -20,6 +20,7 @@ from bot.case_system.contract.enums import (
     Confirmation,
     ConsentChange,
     DisputeStatus,
+    FeeBreach,
     HandoffOutcome,
     HandoffPriority,
     HandoffStatus,
@@ -27,11 +28,13 @@ from bot.case_system.contract.enums import (
     Language,
     LineType,
     MessageSender,
+    NoticeKind,
     OutboundStatus,
     PayByBasis,
     PaymentPlanStatus,
     PlanProblem,
     PostponementStatus,
+    RightsNotice,
     RightsRequestStatus,
     RightsRequestType,
     TranscriptSender,
@@ -156,6 +159,18 @@ class ClaimLine(ResponseModel):
     provisional: bool = Field(..., description="Interest at a rate not yet sourced.")
     legal_cap: Optional[Money] = Field(None, description="Fee lines only: the legal cap on the day charged.")
     over_cap: Optional[bool] = Field(None, description="Fee lines only: above the legal cap (flagged for review).")
+    rule_breaches: Optional[List[FeeBreach]] = Field(
+        None,
+        description="Fee lines only: rules on when a fee may be charged that it breaks (its legal_cap is then 0.00).",
+    )
+
+
+class Notice(ResponseModel):
+    """A letter sent about the case, with the payment deadline printed in it."""
+
+    kind: NoticeKind
+    sent_on: date
+    deadline: date = Field(..., description="The deadline as printed in the letter.")
 
 
 class Payment(ResponseModel):
@@ -182,10 +197,9 @@ class PaymentPlan(ResponseModel):
 
 class PayBy(ResponseModel):
     """What the debtor must pay and by when. In order: the next unpaid installment of an active
-    payment plan; a postponement's new due date; the current stage's letter (sent on
-    notice_sent_on) plus its statutory days, moved to the next Norwegian bank day. No date when the
-    case is closed or paid, collection is stopped, the case is in legal collection, or no notice
-    date is known."""
+    payment plan; a postponement's new due date; the deadline printed in the current stage's letter
+    (see `notices`). No date when the case is closed or paid, collection is stopped, the case is in
+    legal collection, or no letter of the current stage is on record."""
 
     date: Optional[date] = Field(..., example="2026-11-30")
     amount: Money = Field(..., description="NOK: the installment for a payment plan, otherwise the balance.")
@@ -221,6 +235,9 @@ class Case(ResponseModel):
         ..., description="The day the letter of the current stage (inkassovarsel or betalingsoppfordring) was sent."
     )
     pay_by: PayBy
+    notices: List[Notice] = Field(
+        default_factory=list, description="The letters sent about the case, oldest first, with their printed deadlines."
+    )
 
 
 # --- payment plans, postponements, disputes, fee reviews -----------------------------------------
@@ -301,6 +318,9 @@ class FeeOverCap(ResponseModel):
     amount: Money
     legal_cap: Optional[Money] = Field(...)
     from_date: Optional[date] = Field(...)
+    rule_breaches: List[FeeBreach] = Field(
+        default_factory=list, description="Rules on when a fee may be charged that it breaks (legal_cap is then 0.00)."
+    )
 
 
 class FeeReview(ResponseModel):
@@ -323,6 +343,7 @@ class Handoff(ResponseModel):
     """Valid national identity numbers in summary and transcript are stored redacted."""
 
     id: int
+    reference: str = Field(..., example="H-7K3QXM", description="The short reference the debtor is given.")
     conversation_id: str
     channel: Channel
     reason: str
@@ -364,6 +385,8 @@ class HandoffDetail(Handoff):
     returned_at: Optional[datetime] = Field(...)
     outcome: Optional[HandoffOutcome] = Field(...)
     note: Optional[str] = Field(...)
+    contact_phone: Optional[str] = Field(..., description="How an unverified debtor asked to be reached (E.164).")
+    contact_email: Optional[str] = Field(...)
     messages: List[HandoffMessage]
 
 
@@ -393,6 +416,13 @@ class RightsRequest(ResponseModel):
     case_number: Optional[CaseNumber] = Field(...)
     handoff_id: Optional[int] = Field(...)
     has_export: bool
+    extended_months: Optional[int] = Field(None, description="GDPR Art. 12(3): 1 or 2; due_date includes it.")
+    extension_notice: Optional[RightsNotice] = Field(
+        None, description="What became of the notice of the extension: queued, suppressed or no_channel."
+    )
+    refusal_notice: Optional[RightsNotice] = Field(
+        None, description="What became of the notice of the refusal: queued, suppressed or no_channel."
+    )
 
 
 class RightsEffects(ResponseModel):
@@ -413,6 +443,8 @@ class ExportSummary(ResponseModel):
 
 
 class RightsRequestDetail(RightsRequest):
+    extension_reason: Optional[str] = None
+    refusal_reason: Optional[str] = None
     request_text: Optional[str] = Field(...)
     rectification_wrong: Optional[str] = Field(...)
     rectification_right: Optional[str] = Field(...)
@@ -439,6 +471,18 @@ class InboundSmsResult(ResponseModel):
     duplicate: bool = Field(..., description="This message id was processed before.")
     consent: Optional[ConsentChange] = Field(...)
     opted_out: bool
+
+
+class PaymentRegistered(ResponseModel):
+    """A registered payment; receipt says what became of the debtor's SMS receipt (queued,
+    suppressed, duplicate, or null when no number is on file)."""
+
+    id: int
+    case_number: CaseNumber
+    paid_on: date
+    amount: Money
+    balance: Money
+    receipt: Optional[str] = Field(...)
 
 
 class OutboundMessageState(ResponseModel):

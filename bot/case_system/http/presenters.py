@@ -38,6 +38,7 @@ def claim_line(line: ClaimLine, check: Optional[FeeCheck]) -> api.ClaimLine:
         # The legal cap on the day charged; a fee above it is flagged for review, never defended.
         fields["legal_cap"] = None if check is None else check.cap
         fields["over_cap"] = bool(check is not None and check.over_cap)
+        fields["rule_breaches"] = [] if check is None else list(check.breaches)
     return api.ClaimLine(**fields)
 
 
@@ -95,6 +96,9 @@ def case(figures: CaseFigures) -> api.Case:
         open_payment_plan=None if figures.open_plan is None else payment_plan(figures.open_plan),
         notice_sent_on=case.notice_sent_on,
         pay_by=api.PayBy(date=pay_by.date, amount=pay_by.amount, basis=pay_by.basis, passed=pay_by.passed),
+        notices=[
+            api.Notice(kind=notice.kind, sent_on=notice.sent_on, deadline=notice.deadline) for notice in case.notices
+        ],
     )
 
 
@@ -104,7 +108,13 @@ def fee_review(review: FeeReview) -> api.FeeReview:
         fee_review_requested=True,
         requested_at=review.requested_at,
         fees_over_cap=[
-            api.FeeOverCap(type=line.type, amount=line.amount, legal_cap=check.cap, from_date=line.from_date)
+            api.FeeOverCap(
+                type=line.type,
+                amount=line.amount,
+                legal_cap=check.cap,
+                from_date=line.from_date,
+                rule_breaches=list(check.breaches),
+            )
             for line, check in review.figures.fees_over_cap
         ],
     )
@@ -169,6 +179,7 @@ def dispute(dispute: models.Dispute, case: models.Case) -> api.Dispute:
 def _handoff_fields(handoff: models.Handoff) -> dict:
     return {
         "id": handoff.id,
+        "reference": handoff.reference,
         "conversation_id": handoff.conversation_id,
         "channel": handoff.channel,
         "reason": handoff.reason,
@@ -202,6 +213,8 @@ def handoff_detail(handoff: models.Handoff) -> api.HandoffDetail:
         returned_at=handoff.returned_at,
         outcome=handoff.outcome,
         note=handoff.note,
+        contact_phone=handoff.contact_phone,
+        contact_email=handoff.contact_email,
         messages=[handoff_message(message) for message in handoff.messages],
     )
 
@@ -212,7 +225,7 @@ def _rights_fields(item: models.RightsRequest, now: datetime) -> dict:
         "type": item.type,
         "received_at": item.received_at,
         "due_at": item.due_at,
-        "due_date": rights_requests.due_date(item.received_at),
+        "due_date": rights_requests.due_date(item.received_at, item.extended_months or 0),
         "status": item.status,
         "overdue": rights_requests.is_overdue(item.status, item.due_at, now),
         "channel": item.channel,
@@ -222,6 +235,9 @@ def _rights_fields(item: models.RightsRequest, now: datetime) -> dict:
         "case_number": item.case.case_number if item.case is not None else None,
         "handoff_id": item.handoff_id,
         "has_export": bool(item.exports),
+        "extended_months": item.extended_months,
+        "extension_notice": item.extension_notice,
+        "refusal_notice": item.refusal_notice,
     }
 
 
@@ -236,6 +252,8 @@ def created_rights_request(item: models.RightsRequest, effects: dict, *, now: da
 def rights_request_detail(item: models.RightsRequest, *, now: datetime) -> api.RightsRequestDetail:
     return api.RightsRequestDetail(
         **_rights_fields(item, now),
+        extension_reason=item.extension_reason,
+        refusal_reason=item.refusal_reason,
         request_text=item.request_text,
         rectification_wrong=item.rectification_wrong,
         rectification_right=item.rectification_right,

@@ -32,12 +32,14 @@ from bot.case_system.contract.enums import (
     Language,
     LineType,
     MessageSender,
+    NoticeKind,
     OutboundStatus,
     PaymentPlanStatus,
     PostponementStatus,
     RightsRequestStatus,
     RightsRequestType,
 )
+from bot.short_references import handoff_reference
 
 # Constraint names are fixed so migrations can address them on both dialects (SQLite batch mode
 # recreates tables and needs named constraints to do so).
@@ -190,7 +192,9 @@ class Case(Base):
     )
     payment_plans = relationship("PaymentPlan", back_populates="case", order_by="PaymentPlan.id")
     postponements = relationship("Postponement", back_populates="case", order_by="Postponement.id")
-    disputes = relationship("Dispute", back_populates="case", order_by="Dispute.id")
+    disputes = relationship("Dispute", back_populates="case", order_by="Dispute.id", lazy="selectin")
+    # Loaded with the case: the fee rules and the deadline the assistant quotes read them (0008).
+    notices = relationship("Notice", back_populates="case", order_by="(Notice.sent_on, Notice.id)", lazy="selectin")
 
 
 class ClaimLineRecord(Base):
@@ -219,6 +223,22 @@ class ClaimLineRecord(Base):
         return LineType(self.type)
 
 
+class Notice(Base):
+    """A letter sent to the debtor about a case (purring, inkassovarsel, betalingsoppfordring) with
+    the payment deadline printed in it; the assistant quotes that date, never one computed (0008)."""
+
+    __tablename__ = "notices"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    case_id = sa.Column(sa.ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = sa.Column(enum_type(NoticeKind, "notice_kind"), nullable=False)
+    sent_on = sa.Column(sa.Date, nullable=False)
+    deadline = sa.Column(sa.Date, nullable=False)  # as printed in the letter
+    created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
+
+    case = relationship("Case", back_populates="notices")
+
+
 class PaymentRecord(Base):
     __tablename__ = "payments"
 
@@ -228,6 +248,7 @@ class PaymentRecord(Base):
     amount = sa.Column(Money(), nullable=False)
     reference = sa.Column(sa.String(25))  # the KID paid with, when known
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
+    idempotency_key = sa.Column(sa.String(100), unique=True)  # the same payment registered again (0009)
 
     case = relationship("Case", back_populates="payments")
 
@@ -343,6 +364,16 @@ class RightsRequest(Base):
     rectification_wrong = sa.Column(sa.Text)
     rectification_right = sa.Column(sa.Text)
     handoff_id = sa.Column(sa.ForeignKey("handoffs.id", ondelete="SET NULL"))  # human review (Art. 22(3))
+    # Art. 12(3): extended by up to two further months, with the reason the debtor is given (0009).
+    extended_months = sa.Column(sa.Integer)
+    extension_reason = sa.Column(sa.Text)
+    extended_at = sa.Column(UTCDateTime())
+    extended_by = sa.Column(sa.String(100))  # the audit actor
+    extension_notice = sa.Column(sa.String(16))  # rights_requests.NoticeOutcome
+    # Art. 12(4): refused (not acted on), with the reason the debtor is given.
+    refusal_reason = sa.Column(sa.Text)
+    refused_at = sa.Column(UTCDateTime())
+    refusal_notice = sa.Column(sa.String(16))  # rights_requests.NoticeOutcome
 
     case = relationship("Case")
     debtor = relationship("Debtor")
@@ -408,6 +439,8 @@ class Handoff(Base):
     )
 
     id = sa.Column(sa.Integer, primary_key=True)
+    # The short reference the debtor is given (0010); the default serves rows made outside handoffs.py.
+    reference = sa.Column(sa.String(12), nullable=False, unique=True, default=handoff_reference)
     conversation_id = sa.Column(sa.String(200), nullable=False, index=True)
     channel = sa.Column(enum_type(Channel, "handoff_channel"), nullable=False)
     reason = sa.Column(sa.String(32), nullable=False)
@@ -422,6 +455,9 @@ class Handoff(Base):
     resolved_at = sa.Column(UTCDateTime())
     outcome = sa.Column(enum_type(HandoffOutcome, "handoff_outcome"))
     note = sa.Column(sa.Text)
+    # How an unverified debtor asked to be reached (0010); never logged.
+    contact_phone = sa.Column(sa.String(20))  # E.164
+    contact_email = sa.Column(sa.String(254))
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -503,6 +539,11 @@ class OutboundMessage(Base):
     next_attempt_at = sa.Column(UTCDateTime())
     created_at = sa.Column(UTCDateTime(), nullable=False, default=utcnow)
     sent_at = sa.Column(UTCDateTime())
+    # Started by the agency, not an answer to the debtor: sent only inside the contact window,
+    # not before `not_before`; `idempotency_key` keeps one message per installment, payment... (0009)
+    agency_initiated = sa.Column(sa.Boolean, nullable=False, default=False, server_default=sa.false())
+    not_before = sa.Column(UTCDateTime())
+    idempotency_key = sa.Column(sa.String(100), unique=True)
 
 
 class SmsOptOut(Base):

@@ -315,6 +315,20 @@ async def test_caseworker_answers_match_their_schemas(desk_client):
         "POST", "/handoffs/{handoff_id}/resolve", path=sms_id, body={"outcome": "paid", "note": "Betalt."}, headers=anne
     )
 
+    # Rights decisions (GDPR Art. 12(3), 12(4)) and a payment's receipt (issue 20).
+    rights = await call("POST", "/rights-requests", body={"type": "erasure", **WEB}, expect=201)
+    reference = {"reference": rights["id"]}
+    extension = {"months": 1, "reason": "Mange henvendelser."}
+    await call("POST", "/rights-requests/{reference}/extension", path=reference, body=extension, headers=anne)
+    await call(
+        "POST", "/rights-requests/{reference}/extension", path=reference, body=extension, headers=anne, expect=409
+    )
+    refusal = {"reason": "Kravet er ikke avsluttet."}
+    await call("POST", "/rights-requests/{reference}/refusal", path=reference, body=refusal, headers=anne)
+    await call("POST", "/rights-requests/{reference}/refusal", path=reference, body=refusal, headers=anne, expect=409)
+    payment = {"paid_on": "2026-11-25", "amount": "100.00"}
+    await call("POST", "/cases/{case_number}/payments", path={"case_number": "100001"}, body=payment, expect=201)
+
     web_again = await call("POST", "/handoffs", body={"reason": "requested", **WEB}, expect=201)
     await desk_client.app[CASE_SYSTEM].desk.relay.close()
     desk_client.app[CASE_SYSTEM].desk.relay.base_url = "http://127.0.0.1:9"  # nothing listens there

@@ -47,8 +47,8 @@ async def stores(database_url, tmp_path: Path):
         )
         connection.execute(
             sa.text(
-                "INSERT INTO handoffs (conversation_id, channel, reason, priority, status, case_number, summary, transcript, created_at, updated_at) "
-                "VALUES ('kari-chat', 'web', 'requested', 'normal', 'closed', '100001', 'Reason: requested.', :transcript, :at, :at)"
+                "INSERT INTO handoffs (reference, conversation_id, channel, reason, priority, status, case_number, summary, transcript, created_at, updated_at) "
+                "VALUES ('H-KARI01', 'kari-chat', 'web', 'requested', 'normal', 'closed', '100001', 'Reason: requested.', :transcript, :at, :at)"
             ),
             {
                 "transcript": json.dumps([{"sender": "user", "text": "hei", "at": "2026-03-01T10:00:00+00:00"}]),

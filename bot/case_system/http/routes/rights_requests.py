@@ -5,7 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.case_system.contract.enums import ExportFormat
-from bot.case_system.contract.requests import ExportQuery, RightsRequestCreate, RightsRequestFilters
+from bot.case_system.contract.requests import (
+    ExportQuery,
+    RightsRequestCreate,
+    RightsRequestExtension,
+    RightsRequestFilters,
+    RightsRequestRefusal,
+)
 from bot.case_system.contract.responses import (
     DataExportDocument,
     ExportSummary,
@@ -14,10 +20,12 @@ from bot.case_system.contract.responses import (
     RightsRequestList,
 )
 from bot.case_system.domain import rights_request_service
+from bot.case_system.domain.contact_window import contact_hours
 from bot.case_system.http import presenters
 from bot.case_system.http.context import Answer, Call, Endpoint
 from bot.case_system.http.json_io import NO_STORE
 from bot.case_system.http.routes.answers import BAD_BODY, BAD_HEADER, UNAUTHORIZED
+from bot.case_system.http.routes.handoffs import CASEWORKER_AUTH, CASEWORKER_REFUSALS
 
 REFERENCE_PATH = {
     "reference": {
@@ -89,6 +97,39 @@ async def get_export(call: Call) -> web.StreamResponse:
         response.headers["Content-Disposition"] = f'attachment; filename="{item.reference}.txt"'
         return response
     return call.respond(DataExportDocument(__root__=export.data))
+
+
+async def extend_rights_request(call: Call) -> web.Response:
+    body = call.parse_body(await call.json_object())
+    now = call.now()
+    settings = call.system.settings
+    item = await rights_request_service.extend_request(
+        call.session,
+        call.path("reference"),
+        months=body.months,
+        reason=body.reason,
+        now=now,
+        hours=contact_hours(settings.agency_contact_hours),
+        agency_phone=settings.agency_phone,
+        context=call.audit_context(),
+    )
+    return call.respond(presenters.rights_request_detail(item, now=now))
+
+
+async def refuse_rights_request(call: Call) -> web.Response:
+    body = call.parse_body(await call.json_object())
+    now = call.now()
+    settings = call.system.settings
+    item = await rights_request_service.refuse_request(
+        call.session,
+        call.path("reference"),
+        reason=body.reason,
+        now=now,
+        hours=contact_hours(settings.agency_contact_hours),
+        agency_phone=settings.agency_phone,
+        context=call.audit_context(),
+    )
+    return call.respond(presenters.rights_request_detail(item, now=now))
 
 
 ENDPOINTS = [
@@ -165,6 +206,53 @@ ENDPOINTS = [
             **UNAUTHORIZED,
             404: Answer(None, "No such request, or no export yet (`export_not_found`)."),
             422: Answer(None, "Unknown format (`validation_error`)."),
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/rights-requests/{reference}/extension",
+        extend_rights_request,
+        name="rights_request_extension",
+        operation_id="extendRightsRequest",
+        summary="Extend the deadline by one or two further months with a reason (GDPR Art. 12(3)), within the "
+        "first month after receipt; the debtor is told by SMS inside the contact window, or extension_notice "
+        "says no_channel.",
+        description=CASEWORKER_AUTH,
+        caseworker=True,
+        path_parameters=REFERENCE_PATH,
+        body=RightsRequestExtension,
+        answers={
+            200: Answer(RightsRequestDetail, "Extended; due_date is the new deadline."),
+            **BAD_HEADER,
+            **BAD_BODY,
+            **CASEWORKER_REFUSALS,
+            **NOT_FOUND,
+            409: Answer(
+                None,
+                "Closed (`request_closed`), extended before (`already_extended`), or more than a month after "
+                "receipt (`extension_too_late`).",
+            ),
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/rights-requests/{reference}/refusal",
+        refuse_rights_request,
+        name="rights_request_refusal",
+        operation_id="refuseRightsRequest",
+        summary="Refuse (not act on) an open request with a reason (GDPR Art. 12(4)); the debtor is told why and of "
+        "the right to complain to Datatilsynet.",
+        description=CASEWORKER_AUTH,
+        caseworker=True,
+        path_parameters=REFERENCE_PATH,
+        body=RightsRequestRefusal,
+        answers={
+            200: Answer(RightsRequestDetail, "Refused (status rejected)."),
+            **BAD_HEADER,
+            **BAD_BODY,
+            **CASEWORKER_REFUSALS,
+            **NOT_FOUND,
+            409: Answer(None, "The request is closed already (`request_closed`)."),
         },
     ),
 ]
