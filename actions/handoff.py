@@ -26,6 +26,7 @@ SMS_SENDER = "sms_sender"  # the debtor confirmed the number they write from
 DECLINED = "declined"
 CONTACT_PLACEHOLDER = "[kontaktopplysning]"  # the contact as the caseworker's transcript shows it
 CONTACT_FORM = "handoff_contact_form"
+REASON_SLOT = "handoff_contact_reason"
 # What a message added to a handoff that has meanwhile closed runs instead (by intent, then by
 # whether the debtor is verified): the flow it would have run without the handoff.
 AGAIN = {
@@ -48,7 +49,7 @@ def ask_for_contact(reason: str) -> list[EventType]:
     """Open the form that asks how to reach the debtor: an active loop is what the dialogue runs
     next (Rasa's rule policy), and the form asks its question. Once it is complete,
     action_create_handoff runs again (data/rules/handoff.yml) with `reason`."""
-    return [SlotSet("handoff_reason", reason), ActiveLoop(CONTACT_FORM)]
+    return [SlotSet("handoff_reason", reason), SlotSet(REASON_SLOT, reason), ActiveLoop(CONTACT_FORM)]
 
 
 def contact_fields(tracker: Tracker) -> dict[str, str]:
@@ -124,7 +125,7 @@ class ActionCreateHandoff(Action):
         return "action_create_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        reason = tracker.get_slot("handoff_reason") or "requested"
+        reason = tracker.get_slot(REASON_SLOT) or tracker.get_slot("handoff_reason") or "requested"
         if needs_contact(tracker):
             return ask_for_contact(reason)
         events = await hand_off(
@@ -134,7 +135,8 @@ class ActionCreateHandoff(Action):
             priority=(HandoffPriority.HIGH if reason in HIGH_PRIORITY_REASONS else HandoffPriority.NORMAL).value,
             case_number=tracker.get_slot("verified_case_number"),
         )
-        return [*events, SlotSet("handoff_reason", None)] if opened(events) else events
+        forget = [SlotSet("handoff_reason", None), SlotSet(REASON_SLOT, None)]
+        return [*events, *forget] if opened(events) else events
 
 
 def opened(events: list[EventType]) -> bool:

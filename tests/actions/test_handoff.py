@@ -59,6 +59,7 @@ async def test_handoff_carries_reason_a_redacted_transcript_and_a_short_referenc
         "handoff_reference": reference,
         "handoff_open": True,
         "handoff_reason": None,
+        "handoff_contact_reason": None,
     }
     assert handoff["reason"] == "locked" and handoff["channel"] == "web"
     assert handoff["case_number"] is None  # not verified: no case is linked
@@ -89,7 +90,7 @@ async def test_an_unverified_debtor_is_asked_how_to_reach_them_before_the_handof
     # The form asks the question: the dialogue runs an active loop next.
     assert responses(dispatcher) == []
     assert {"event": "active_loop", "name": "handoff_contact_form", "timestamp": None} in result
-    assert slot_events(result) == {"handoff_reason": "requested"}
+    assert slot_events(result) == {"handoff_reason": "requested", "handoff_contact_reason": "requested"}
     http = client._http()
     async with http.get(f"{client.base_url}/handoffs", headers=CALLER.headers()) as response:
         assert all(h["conversation_id"] != "web-ask" for h in (await response.json())["handoffs"])
@@ -210,6 +211,17 @@ def test_the_contact_is_kept_out_of_the_tracker_store() -> None:
     assert "kari@example.no" not in str(stored) and "912 34 567" not in str(stored)
     assert stored[2]["value"] is None
     assert stored[4]["text"] == "takk"  # only the answer to the question loses its words
+
+
+async def test_the_reason_survives_an_answer_that_reads_as_another_request(client: CaseSystemClient) -> None:
+    # "ring meg på ..." is also a request for a person: handoff_reason is set again from it.
+    tracker = make_tracker(
+        {"handoff_reason": "requested", "handoff_contact_reason": "hardship", "handoff_contact": "+4791234567"},
+        text="ring meg på 912 34 567",
+        sender_id="web-reason",
+    )
+    await ActionCreateHandoff().run(CollectingDispatcher(), tracker, {})
+    assert (await _handoff(client, "web-reason"))["reason"] == "hardship"
 
 
 async def test_a_caller_is_transferred_not_asked_for_a_number(client: CaseSystemClient) -> None:
