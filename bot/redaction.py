@@ -7,7 +7,7 @@ call it.
 Identity numbers: eleven digits, together or in groups ("14838540024", "148385 40024",
 "14.83.85 400 24"), that ARE one: a valid birth date, D-number (day + 40), H-number (month + 40)
 or synthetic date (month + 80), and both control digits right under the rule before 2032 or the
-one from 2032 (bot/case_system/domain/identifiers.py decides; it refuses H-numbers as a
+one from 2032 (bot/identifiers.py decides; it refuses H-numbers as a
 verification factor, so here their date is read by python-stdnum). Also removed: the exact value the debtor gave as their identity number
 in the same events (the `national_id` slot when the verifying action used it), valid or not.
 Account numbers (mod-11 on the last digit only), KIDs, case numbers and amounts are kept: the
@@ -47,7 +47,7 @@ from typing import Any, Collection, Iterable, Iterator, Optional, Pattern
 from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer
 
-from bot.case_system.domain.identifiers import InvalidIdentifier, has_valid_control_digits, validate_national_id
+from bot.identifiers import InvalidIdentifier, has_valid_control_digits, validate_national_id
 from bot.nlu.normalisers import parse_birth_date, today_in_oslo
 
 PLACEHOLDER = "[fødselsnummer fjernet]"

@@ -13,8 +13,8 @@ How a number is classified (pinned by tests/bot/nlu/test_entity_extractor.py):
   "saksnr", "case", "ref"), birth ("født", "fødd", "fødselsdato", "f.", "born", "dob"), phone
   ("tlf", "telefon", "mobil", "phone", "nummer"), other ("faktura", "KID", "konto", "account":
   invoice, payment reference and account numbers are none of our entities).
-- 11 digits (or 6 + 5, "148385 40024") → national_id; the control digits are the case system's
-  business, not ours.
+- 11 digits (or 6 + 5, "148385 40024") with a real date and both control digits → national_id;
+  an account number (its check digit has the second control digit's weights) is not one.
 - "+47…", "0047…" or any "+country" number → phone. 8 digits starting with 4 or 9 → phone with a
   phone context word or when spaced like a phone number ("912 34 567", "91 23 45 67").
 - 6 to 8 digits in one token → case_number, unless a birth context word is near and the digits
@@ -63,6 +63,7 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
+from bot.identifiers import InvalidIdentifier, validate_national_id
 from bot.nlu import normalisers as nz
 from bot.nlu.normalisers import today_in_oslo
 
@@ -538,13 +539,22 @@ class _Context:
         return self.doc[start - 1].lower_ if start > 0 else ""
 
 
+def _national_id(digits: str) -> Optional[Tuple[str, Any]]:
+    """Eleven digits are an identity number only with a real date and both control digits; an
+    account number (whose check digit uses the same weights as the second) is not one."""
+    try:
+        return ("national_id", validate_national_id(digits, allow_synthetic=True))
+    except InvalidIdentifier:
+        return None
+
+
 def _classify_digits(span: Span, context: _Context, today: date) -> Optional[Tuple[str, Any]]:
     groups = [token.text for token in span]
     if any(group.endswith(".") for group in groups[:-1]) or any(g.startswith("+") for g in groups[1:]):
         return None  # a full stop or a second "+" inside: two numbers, not one
     groups[-1] = groups[-1].rstrip(".")
     if "-" in groups[0]:  # 148385-40024
-        return ("national_id", groups[0].replace("-", ""))
+        return _national_id(groups[0].replace("-", ""))
     digits = "".join(groups).lstrip("+")
     sizes = [len(group.lstrip("+")) for group in groups]
     text = " ".join(groups)
@@ -557,7 +567,7 @@ def _classify_digits(span: Span, context: _Context, today: date) -> Optional[Tup
     if kind == "other":
         return None
     if len(digits) == 11:
-        return ("national_id", digits)
+        return _national_id(digits)
     phone_spaced = sizes in ([3, 2, 3], [2, 2, 2, 2]) and digits[0] in "49"
     if len(digits) == 8 and (kind == "phone" or phone_spaced):
         phone = nz.parse_phone(text)

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from bot.case_system.domain.identifiers import is_valid_account_number, is_valid_kid
+from bot.identifiers import is_valid_account_number, is_valid_kid
 from bot.logs import REMOVED, scrub
 from bot.nlu.entity_extractor import extract_entities
 from bot.redaction import (

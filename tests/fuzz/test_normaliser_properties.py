@@ -10,7 +10,7 @@ from datetime import date
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.case_system.domain.identifiers import has_valid_control_digits, is_valid_account_number
+from bot.identifiers import has_valid_control_digits, is_valid_account_number
 from bot.nlu.normalisers import (
     parse_amount_ore,
     parse_birth_date,

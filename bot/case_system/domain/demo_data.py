@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.case_system.contract.enums import CaseStage, CaseStatus, Language, LineType, NoticeKind
 from bot.case_system.domain import fees
 from bot.case_system.domain.claims import ClaimLine, Payment, claim_statement
-from bot.case_system.domain.identifiers import kid_with_check_digit
 from bot.case_system.domain.interest import RateTable, load_default_rate_table
 from bot.case_system.store import queries
 from bot.case_system.store.models import Case, ClaimLineRecord, Creditor, Debtor, Notice, PaymentRecord
 from bot.config import Settings
+from bot.identifiers import kid_with_check_digit
 
 log = logging.getLogger(__name__)
 

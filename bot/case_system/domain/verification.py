@@ -51,10 +51,10 @@ from bot.case_system.contract.fields import ISO_DATE, case_number_as_typed
 from bot.case_system.contract.requests import VerificationRequest
 from bot.case_system.domain import audit
 from bot.case_system.domain.clock import oslo_date
-from bot.case_system.domain.identifiers import InvalidIdentifier, validate_national_id
 from bot.case_system.store import queries
 from bot.case_system.store.models import Case, Debtor, UTCDateTime, VerificationLock
 from bot.config import Settings
+from bot.identifiers import InvalidIdentifier, validate_national_id
 from bot.phone_numbers import normalise_phone
 
 AUDIT_ACTION = "identity.verify"

@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from bot.case_system.domain import fees
-from bot.case_system.domain.identifiers import is_valid_kid
 from bot.case_system.http.context import CASE_SYSTEM
 from bot.case_system.http.json_io import MAX_BODY_BYTES
 from bot.case_system.store.models import Handoff
+from bot.identifiers import is_valid_kid
 from bot.redaction import PLACEHOLDER
 
 VERIFY = "/api/v1/verifications"

@@ -13,9 +13,9 @@ from stdnum.no import orgnr
 from bot.case_system.contract.enums import LineType
 from bot.case_system.domain import fees
 from bot.case_system.domain.demo_data import load_demo_data
-from bot.case_system.domain.identifiers import InvalidIdentifier, birth_date_of, is_valid_kid, validate_national_id
 from bot.case_system.http.context import CASE_SYSTEM
 from bot.case_system.store.models import Case, Creditor, Debtor
+from bot.identifiers import InvalidIdentifier, birth_date_of, is_valid_kid, validate_national_id
 
 TODAY = date(2026, 11, 25)
 

@@ -7,7 +7,7 @@ import pytest
 from stdnum.exceptions import ValidationError
 from stdnum.no import fodselsnummer
 
-from bot.case_system.domain.identifiers import (
+from bot.identifiers import (
     InvalidIdentifier,
     birth_date_of,
     is_valid_account_number,

@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 from stdnum.no import fodselsnummer
 
-from bot.case_system.domain.identifiers import (
+from bot.identifiers import (
     InvalidIdentifier,
     birth_date_of,
     first_control_remainder,

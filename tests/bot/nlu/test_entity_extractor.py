@@ -343,3 +343,21 @@ def test_every_entity_type_is_produced_somewhere(extractor):
         "over 12 mnd, tlf 912 34 567, på engelsk"
     )
     assert {e["entity"] for e in process(extractor, text).get(ENTITIES)} == set(ENTITY_TYPES)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Betal til kontonummer 1234.56.78903",  # the agency's demo account: no real date
+        "kontoen min er 15032080119",  # a valid account number whose first six digits are a date
+        "jeg betalte fra 0530 12 34567",
+        "15032080119",  # alone, as pasted into the chat
+    ],
+)
+def test_an_account_number_is_never_taken_for_an_identity_number(extractor, text):
+    assert "national_id" not in {entity for entity, *_ in found(extractor, text)}
+
+
+def test_eleven_digits_that_fail_the_control_digits_are_no_identity_number(extractor):
+    assert found(extractor, "fødselsnummer 14038540024") == []
+    assert found(extractor, "fødselsnummer 14838540024") == [("national_id", "14838540024", "14838540024")]

@@ -1,5 +1,7 @@
 """Norwegian identifiers: national identity numbers, bank account numbers and KID references.
 
+Shared by the case system, the redactor and the NLU (a pure module: no I/O, no case-system layers).
+
 Error messages never contain the value that was checked: identity numbers are personal data and
 must not reach a log line through an exception.
 """
