@@ -27,7 +27,7 @@ class ActionRespondToHardship(Action):
                 emergency_phone=support.phone_of("emergency_medical"),
                 helpline_phone=support.phone_of("mental_helse"),
             )
-            await hand_off(
+            handed_off = await hand_off(
                 dispatcher,
                 tracker,
                 reason="hardship",
@@ -35,7 +35,7 @@ class ActionRespondToHardship(Action):
                 note="Crisis words in the conversation: call the debtor back first.",
                 case_number=tracker.get_slot("verified_case_number"),
             )
-            return [SlotSet(FLOW, "crisis"), SlotSet("handoff_reason", None)]
+            return [SlotSet(FLOW, "crisis"), SlotSet("handoff_reason", None), *handed_off]
         dispatcher.utter_message(response="utter_hardship_empathy")
         dispatcher.utter_message(
             response="utter_debt_advice", debt_advice_phone=support.phone_of("nav_okonomiradgivning")

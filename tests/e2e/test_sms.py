@@ -325,7 +325,10 @@ async def test_a_caseworker_takes_over_an_sms_conversation_and_gives_it_back(twi
     phone = LARS_PHONE
     conversation_id = sms_conversation_id(twilio.settings.conversation_id_key, phone)
     await text(twilio, phone, "jeg vil snakke med et menneske")
-    (created,) = await replies_to(twilio, phone, 1)
+    (asked,) = await replies_to(twilio, phone, 1)
+    assert "Kan vi sende SMS eller ringe til nummeret du skriver fra?" in asked  # not verified
+    await text(twilio, phone, "ja")
+    created = (await replies_to(twilio, phone, 2))[-1]
     assert "saksbehandler" in created and "svarer deg her senest" in created
     status, listed = await twilio.case_api("GET", "/handoffs", params={"status": "open"})
     (handoff,) = [h for h in listed["handoffs"] if h["conversation_id"] == conversation_id]
