@@ -54,6 +54,13 @@ def validation_error(field: str, problem: str) -> ApiError:
     return ApiError(422, "validation_error", f"The field '{field}' {problem}.", field=field)
 
 
+def case_not_verified() -> ApiError:
+    """403: the case is not one this conversation verified (the same whether or not it exists)."""
+    return ApiError(
+        403, "case_not_verified", "The case number has not been verified in this conversation.", field="case_number"
+    )
+
+
 def unauthorized() -> ApiError:
     return ApiError(401, "unauthorized", "A valid bearer token is required.")
 

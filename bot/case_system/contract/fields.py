@@ -11,7 +11,7 @@ timestamps in UTC to the second.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar, Iterable, Optional, Type
@@ -30,6 +30,16 @@ USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")  # a caseworker's login name
 AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # a minus is let through to be told "more than zero"
 MONEY = re.compile(r"-?[0-9]+\.[0-9]{2}")
 _SEPARATORS = re.compile(r"[ .\-\u00a0]")
+# What `case_number_as_typed` reads, as a schema pattern: surrounding white space, then 6 to 8
+# digits with separators anywhere between, before or after them.
+CASE_NUMBER_AS_TYPED = r"^\s*[ .\-\u00a0]*(?:[0-9][ .\-\u00a0]*){6,8}\s*$"
+# What `Amount` accepts as a string: more than 0, at most MAX_AMOUNT, at most two decimals that
+# are not zero (trailing zeros are the same amount), white space around it ignored.
+AMOUNT_AS_TYPED = r"^\s*(?=[0-9.]*[1-9])0*(?:[0-9]{1,7}(?:\.[0-9]{1,2}0*)?|10000000(?:\.0+)?)\s*$"
+# RFC 3339 date-time, the JSON Schema `date-time` format: any fraction of a second, Z or an offset.
+RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(?:([Zz])|([+-][0-9]{2}):([0-9]{2}))"
+)
 
 CONVERSATION_ID_RULE = "1 to 200 letters, digits or the characters _ . : @ + = / -"
 AUDIT_TOKEN_RULE = "1 to 100 letters, digits or the characters _ . : @ -"
@@ -109,7 +119,10 @@ class Text(str):
 
     @classmethod
     def __modify_schema__(cls, schema: dict[str, Any]) -> None:
-        schema.update(type="string", **cls.SCHEMA)
+        # A subclass adds to its parents' rules (a phone number is still 1 to 32 characters).
+        schema.update(type="string")
+        for klass in reversed(cls.__mro__):
+            schema.update(vars(klass).get("SCHEMA", {}))
 
 
 def bounded_text(max_length: int, *, description: Optional[str] = None) -> Type[Text]:
@@ -191,7 +204,11 @@ def message_text(max_length: int) -> Type[Text]:
 class CaseNumberInput(Text):
     """A case number as a debtor types it; read as its 6 to 8 digits."""
 
-    SCHEMA = {"example": "100 001", "description": "6 to 8 digits; spaces, dots and dashes are ignored."}
+    SCHEMA = {
+        "pattern": CASE_NUMBER_AS_TYPED,
+        "example": "100 001",
+        "description": "6 to 8 digits; spaces, dots and dashes are ignored.",
+    }
 
     @classmethod
     def check(cls, value: str) -> str:
@@ -217,18 +234,35 @@ class IsoDate(Text):
 
 
 class AwareTimestamp(Text):
-    """An ISO 8601 timestamp with a time zone offset, read as an aware UTC `datetime`."""
+    """An RFC 3339 timestamp (JSON Schema's `date-time`: a time zone offset or Z, any fraction of a
+    second), read as an aware UTC `datetime`."""
 
     SCHEMA = {"format": "date-time"}
 
     @classmethod
     def check(cls, value: str) -> datetime:
+        # Not `datetime.fromisoformat`: on Python 3.10 it refuses fractions other than 3 or 6
+        # digits and a Z, and takes forms RFC 3339 does not (no seconds, no offset).
+        match = RFC3339.fullmatch(value)
         try:
-            parsed = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
-        except ValueError:
-            raise Problem("must be an ISO 8601 timestamp") from None
-        if parsed.tzinfo is None:
-            raise Problem("must be an ISO 8601 timestamp with a time zone offset")
+            if match is None:
+                raise ValueError
+            day, hour, minute, second, fraction, zulu, offset_hours, offset_minutes = match.groups()
+            if zulu:
+                offset = timedelta(0)
+            else:
+                offset = timedelta(hours=int(offset_hours[1:]), minutes=int(offset_minutes))
+                offset = -offset if offset_hours[0] == "-" else offset
+            seconds = 59 if second == "60" else int(second)  # a leap second is read as the second before
+            parsed = datetime.combine(
+                date.fromisoformat(day),
+                time(int(hour), int(minute), seconds, int((fraction or "0")[:6].ljust(6, "0"))),
+                timezone(offset),
+            )
+        except ValueError:  # no match, a day or time that does not exist, an offset of 24 hours or more
+            raise Problem(
+                "must be an RFC 3339 timestamp with a time zone offset, such as 2026-11-25T09:30:00Z"
+            ) from None
         return parsed.astimezone(timezone.utc)
 
 
@@ -261,9 +295,12 @@ class Amount(Decimal):
 
     @classmethod
     def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.pop("type", None)  # pydantic's "number" for a Decimal: the wire has a string or an integer
         schema.update(
-            type="string",
-            pattern=r"^[0-9]+(\.[0-9]{1,2})?$",
+            oneOf=[
+                {"type": "string", "pattern": AMOUNT_AS_TYPED},
+                {"type": "integer", "minimum": 1, "maximum": int(MAX_AMOUNT)},
+            ],
             example="500.00",
             description="NOK as a string of digits with at most two decimals (or whole kroner as an integer); "
             f"more than 0 and at most {MAX_AMOUNT}.",
@@ -286,6 +323,24 @@ class WholeNumber(int):
     @classmethod
     def __modify_schema__(cls, schema: dict[str, Any]) -> None:
         schema.update(type="integer")
+
+
+def whole_number(minimum: int, maximum: int) -> Type[WholeNumber]:
+    """A JSON integer from `minimum` to `maximum`."""
+
+    class BoundedWholeNumber(WholeNumber):
+        @classmethod
+        def validate(cls, value: Any) -> int:
+            number = super().validate(value)
+            if not minimum <= number <= maximum:
+                raise Problem(f"must be between {minimum} and {maximum}")
+            return number
+
+        @classmethod
+        def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+            schema.update(type="integer", minimum=minimum, maximum=maximum)
+
+    return BoundedWholeNumber
 
 
 class Acceptance(int):

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from aiohttp import web
 from pydantic.schema import schema as pydantic_schema
 
-from bot.case_system.contract.fields import AUDIT_TOKEN, CONVERSATION_ID
+from bot.case_system.contract.fields import AUDIT_TOKEN, CONVERSATION_ID, USERNAME
 from bot.case_system.contract.responses import Error
 from bot.case_system.http import console_sessions
 from bot.case_system.http.context import ACTOR_HEADER, API_PREFIX, CONVERSATION_HEADER, PURPOSE_HEADER, Endpoint
@@ -44,6 +44,16 @@ AUDIT_HEADERS = [
     },
 ]
 
+
+# On a caseworker route the actor is the caseworker the integration acts for, not free.
+CASEWORKER_ACTOR_HEADER = {
+    "name": ACTOR_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "With the bearer token: `caseworker:<username>` of an active caseworker (required then; "
+    "403 `actor_required` or `unknown_caseworker` otherwise).",
+    "schema": {"type": "string", "pattern": f"^caseworker:{USERNAME.pattern}$", "example": "caseworker:anne"},
+}
 
 CSRF_HEADER = {
     "name": console_sessions.CSRF_HEADER,
@@ -124,7 +134,9 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
     ]
     if endpoint.query is not None:
         parameters += _query_parameters(components[endpoint.query.__name__])
-    if endpoint.audited:
+    if endpoint.audited and endpoint.caseworker:
+        parameters += [CASEWORKER_ACTOR_HEADER, *(header for header in AUDIT_HEADERS if header["name"] != ACTOR_HEADER)]
+    elif endpoint.audited:
         parameters += AUDIT_HEADERS
     if endpoint.caseworker and endpoint.method != "GET":
         parameters.append(CSRF_HEADER)
@@ -151,6 +163,14 @@ def _operation(endpoint: Endpoint, components: dict[str, Any]) -> dict[str, Any]
 def _query_parameters(model_schema: dict[str, Any]) -> list[dict[str, Any]]:
     required = set(model_schema.get("required", ()))
     return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        {"name": name, "in": "query", "required": name in required, "schema": _not_null(prop)}
         for name, prop in model_schema.get("properties", {}).items()
     ]
+
+
+def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is text or absent: the body's "null is absent" does not apply."""
+    prop = {key: value for key, value in prop.items() if key != "nullable"}
+    if "enum" in prop:
+        prop["enum"] = [value for value in prop["enum"] if value is not None]
+    return prop
