@@ -86,7 +86,7 @@ class ActionLogRightsRequest(Action):
             try:
                 logged = await case_system().create_rights_request(body, caller=caller)
             except CaseSystemRejected as rejected:
-                if rejected.code != "validation_error" or "case_number" not in body:
+                if rejected.code != "case_not_verified" or "case_number" not in body:
                     raise
                 # The case system no longer accepts this conversation's verification (it is
                 # older than it trusts): log the request as not yet confirmed rather than lose it.

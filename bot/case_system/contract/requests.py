@@ -31,6 +31,7 @@ from bot.case_system.contract.enums import (
     TranscriptSender,
 )
 from bot.case_system.contract.fields import (
+    CASE_NUMBER_AS_TYPED,
     PROVIDER_ID,
     SMS_PURPOSE,
     Acceptance,
@@ -43,10 +44,10 @@ from bot.case_system.contract.fields import (
     Problem,
     Text,
     Username,
-    WholeNumber,
     bounded_text,
     message_text,
     one_of,
+    whole_number,
     wrong_type,
 )
 from bot.contact_details import MAX_EMAIL_CHARACTERS, normalise_contact_phone, normalise_email
@@ -58,6 +59,7 @@ MAX_MESSAGE_CHARS = 4000
 MAX_RIGHTS_TEXT_CHARS = 4000
 MAX_DISPUTE_REASON_CHARS = 2000
 MAX_SMS_CHARACTERS = 1600  # the most Twilio accepts in one message body (it splits into segments)
+MAX_PLAN_MONTHS = 600  # fifty years, as the domain's MAX_MONTHS_ASKED: anything above is not a proposal
 
 DebtorChannel = one_of(DEBTOR_CHANNELS)
 
@@ -71,6 +73,18 @@ class RequestModel(BaseModel):
 
     class Config:
         extra = "ignore"
+
+        @staticmethod
+        def schema_extra(schema: dict[str, Any], model: Type["RequestModel"]) -> None:
+            # The document says what `_null_is_absent` does: an optional field may be null.
+            required = set(schema.get("required", ()))
+            for name, prop in schema.get("properties", {}).items():
+                if name not in required:
+                    if "$ref" in prop:
+                        prop["allOf"] = [{"$ref": prop.pop("$ref")}]
+                    if "enum" in prop and None not in prop["enum"]:
+                        prop["enum"] = [*prop["enum"], None]  # OpenAPI 3.0.3: an enum lists null to allow it
+                    prop["nullable"] = True
 
     @root_validator(pre=True)
     def _null_is_absent(cls, values: dict[str, Any]) -> dict[str, Any]:
@@ -151,12 +165,29 @@ class VerificationRequest(RequestModel):
     factor and required. The factors are checked after the structure; a malformed one is answered
     422, audited as `rejected_input` and not counted."""
 
-    case_number: Text = Field(..., description="As typed; spaces, dots and dashes are ignored.", example="100001")
+    case_number: Text = Field(
+        ...,
+        description="6 to 8 digits as typed; spaces, dots and dashes are ignored.",
+        example="100001",
+        pattern=CASE_NUMBER_AS_TYPED,
+    )
     channel: DebtorChannel
     conversation_id: ConversationId
     birth_date: Optional[Text] = Field(None, format="date", description="YYYY-MM-DD, not in the future.")
     national_id: Optional[Text] = Field(None, description="11 digits, mod-11 checked.")
     phone: Optional[Text] = Field(None, example="+4791234567", description="The SMS sender, E.164.")
+
+    class Config:
+        @staticmethod
+        def schema_extra(schema: dict[str, Any], model: Type["RequestModel"]) -> None:
+            RequestModel.__config__.schema_extra(schema, model)
+            schema["oneOf"] = [  # a string in exactly one of them (null is absent)
+                {"required": [name], "properties": {name: {"type": "string"}}} for name in ("birth_date", "national_id")
+            ]
+            schema["anyOf"] = [  # the sender's number on the sms channel
+                {"properties": {"channel": {"not": {"enum": [Channel.SMS.value]}}}},
+                {"required": ["phone"], "properties": {"phone": {"type": "string"}}},
+            ]
 
     @root_validator(skip_on_failure=True)
     def _one_factor_and_the_sender_on_sms(cls, values: dict[str, Any]) -> dict[str, Any]:
@@ -274,7 +305,7 @@ class PlanProposal(RequestModel):
     """Any part may be left out: the quote fills it in from the creditor's policy."""
 
     monthly_amount: Optional[Amount] = None
-    months: Optional[WholeNumber] = Field(None, description="1 to 600.")
+    months: Optional[whole_number(1, MAX_PLAN_MONTHS)] = None  # type: ignore[valid-type]
     first_due_date: Optional[IsoDate] = Field(None, description="Not in the past, within a year; moved to a bank day.")
 
 
@@ -314,11 +345,9 @@ class DebtorWords(Text):
 
     @classmethod
     def check(cls, value: str) -> Optional[str]:
-        if not value.strip():
-            return None
         if len(value) > MAX_RIGHTS_TEXT_CHARS:
             raise Problem(f"must be at most {MAX_RIGHTS_TEXT_CHARS} characters")
-        return value.strip()
+        return value.strip() or None
 
 
 class IdempotencyKey(Text):
@@ -348,6 +377,16 @@ class RightsRequestCreate(RequestModel):
     transcript: List[TranscriptEntry] = Field(default_factory=list, max_items=MAX_TRANSCRIPT_MESSAGES)
 
     _transcript_shape = validator("transcript", pre=True, allow_reuse=True)(_transcript)
+
+    class Config:
+        @staticmethod
+        def schema_extra(schema: dict[str, Any], model: Type["RequestModel"]) -> None:
+            RequestModel.__config__.schema_extra(schema, model)
+            blank = {"pattern": r"^\s*$"}  # blank is absent
+            schema["anyOf"] = [  # what was wrong and what is right: for rectification only
+                {"properties": {"type": {"enum": [RightsRequestType.RECTIFICATION.value]}}},
+                {"properties": {"rectification_wrong": blank, "rectification_right": blank}},
+            ]
 
     @validator("rectification_right", always=True)
     def _rectification_only(cls, right: Optional[str], values: dict[str, Any]) -> Optional[str]:
@@ -379,14 +418,8 @@ class DecisionReason(Text):
 class RightsRequestExtension(RequestModel):
     """GDPR Art. 12(3): by one or two further months, within the first month after receipt."""
 
-    months: WholeNumber = Field(..., description="1 or 2.")
+    months: whole_number(1, 2)  # type: ignore[valid-type]
     reason: DecisionReason = Field(..., description="Told to the debtor.")
-
-    @validator("months")
-    def _one_or_two(cls, months: int) -> int:
-        if months not in (1, 2):
-            raise Problem("must be 1 or 2")
-        return months
 
 
 class RightsRequestRefusal(RequestModel):

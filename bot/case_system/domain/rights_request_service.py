@@ -127,7 +127,7 @@ async def log_rights_request(
         case = (await session.execute(case_query)).scalar_one_or_none() if method else None
         if case is None:
             # Same answer whether or not the case exists: nothing is learnt by guessing.
-            raise errors.validation_error("case_number", "has not been verified in this conversation")
+            raise errors.case_not_verified()
     verified = case is not None
     kind: RightsRequestType = request.type
     effects = rights_requests.effects_of(kind, verified=verified)

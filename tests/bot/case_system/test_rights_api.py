@@ -75,10 +75,10 @@ async def test_a_case_not_verified_in_this_conversation_is_refused_and_nothing_i
     before = await probe.counts()
     for case_number in ("100001", "999999"):  # verified elsewhere, and no such case: the same answer
         status, body = await log_request(client, auth, type="access", case_number=case_number)
-        assert status == 422
+        assert status == 403
         assert body["error"] == {
-            "code": "validation_error",
-            "message": "The field 'case_number' has not been verified in this conversation.",
+            "code": "case_not_verified",
+            "message": "The case number has not been verified in this conversation.",
             "field": "case_number",
         }
     assert await probe.counts() == before
@@ -88,7 +88,7 @@ async def test_a_failed_verification_does_not_count(client, auth):
     result = await verify(client, auth, "web-conversation-1", birth_date="1985-03-15")
     assert result["verified"] is False
     status, _ = await log_request(client, auth, type="access", case_number="100001")
-    assert status == 422
+    assert status == 403
 
 
 @pytest.mark.parametrize(

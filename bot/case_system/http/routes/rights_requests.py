@@ -162,6 +162,11 @@ ENDPOINTS = [
             200: Answer(RightsRequestCreated, "Already logged with this idempotency key."),
             **UNAUTHORIZED,
             **BAD_BODY,
+            403: Answer(
+                None,
+                "case_number is not a case this conversation verified within 12 hours (`case_not_verified`; the "
+                "same answer whether or not the case exists): log it without case_number instead.",
+            ),
             409: Answer(None, "A concurrent request with the same idempotency key was logged first (`conflict`)."),
         },
     ),
