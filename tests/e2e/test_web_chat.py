@@ -130,9 +130,111 @@ async def test_the_page_shows_when_a_caseworker_has_the_conversation(browser_pag
     await expect(page.locator("#log .message-bot").first).to_contain_text("digital assistent")
     await expect(page.locator("#status")).to_have_text("")
     await say(page, "jeg vil snakke med et menneske")
+    # Not verified: asked how a caseworker can reach them first (a phone number, an e-mail or "nei").
+    await expect(page.locator("#log .message-bot").last).to_contain_text("Hvordan kan vi nå deg?")
+    await say(page, "nei")
     await expect(page.locator("#status")).to_contain_text("Samtalen er sendt til en saksbehandler")
     await page.reload()  # the state is part of the conversation, not of the page
     await expect(page.locator("#status")).to_contain_text("Samtalen er sendt til en saksbehandler")
+
+
+async def test_payment_instructions_read_as_sent_after_a_reload(browser_page, running_stack, stack_settings):
+    # The account number and the KID are eleven digits each; the history after a reload comes
+    # from the tracker store, which removes identity numbers and nothing that only looks like one.
+    page = browser_page
+    bot = page.locator("#log .message-bot")
+    await page.goto(f"http://{stack_settings.host}:{stack_settings.backoffice_port}/")
+    await expect(bot.first).to_contain_text("digital assistent")
+    await say(page, "hvordan betaler jeg?")
+    await expect(bot.last).to_contain_text("saksnummeret")
+    await say(page, "100001")
+    await expect(bot.last).to_contain_text("fødselsdatoen")
+    await say(page, "14.03.1985")
+
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {stack_settings.case_api_key}"}
+        async with http.get(f"{stack_settings.case_api_url}/cases/100001", headers=headers) as response:
+            kid = (await response.json())["kid"]
+    instructions = f"Betal til kontonummer {stack_settings.agency_account_number} og bruk KID {kid}."
+    await expect(page.locator("#log")).to_contain_text(instructions)
+
+    await page.reload()
+    await expect(page.locator("#log")).to_contain_text(instructions)
+    await expect(page.locator("#log")).not_to_contain_text("fødselsnummer fjernet")
+
+
+async def in_viewport(page, selector: str) -> bool:
+    """Whether the element is wholly inside the browser window."""
+    return await page.locator(selector).evaluate(
+        "e => { const r = e.getBoundingClientRect();"
+        " return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight + 0.5; }"
+    )
+
+
+async def exchange(page, text: str) -> None:
+    """Say `text` and wait until the assistant has answered it (its typing indicator is off)."""
+    before = await page.locator("#log .message").count()
+    await say(page, text)
+    await page.wait_for_function(f"document.querySelectorAll('#log .message').length >= {before + 2}")
+    await expect(page.locator("#typing")).to_be_hidden()
+
+
+@pytest.mark.parametrize(
+    ("device", "viewport"),
+    [("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 375, "height": 667})],
+)
+async def test_the_conversation_scrolls_inside_the_chat_area_with_header_and_banner_in_view(
+    browser_page, running_stack, stack_settings, device, viewport
+):
+    page = browser_page
+    await page.set_viewport_size(viewport)
+    await page.goto(f"http://{stack_settings.host}:{stack_settings.backoffice_port}/")
+    await expect(page.locator("#log .message-bot").first).to_contain_text("digital assistent")
+    for text in ("hva skylder jeg?", "100001", "14.03.1985", "hvorfor er det renter?", "hva er gebyrene?"):
+        await exchange(page, text)
+    await exchange(page, "jeg vil snakke med et menneske")
+    for _ in range(2):  # the assistant may first ask whether to put the debtor through
+        if await page.locator("#status").inner_text():
+            break
+        await exchange(page, "ja")
+    await expect(page.locator("#status")).to_contain_text("saksbehandler")
+    assert await page.locator("#log .message").count() >= 12
+
+    # The page itself does not scroll; the chat area does, and shows the newest message.
+    assert await page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight + 1")
+    area = page.locator("#conversation")
+    assert await area.evaluate("e => e.scrollHeight > e.clientHeight + 10")
+    for selector in (".site-header", "#status", "#message", "#log .message:last-child"):
+        assert await in_viewport(page, selector), f"{selector} is out of view on the {device}"
+    assert await page.locator("#log .message:last-child").evaluate(
+        "e => { const a = e.closest('.conversation').getBoundingClientRect(), r = e.getBoundingClientRect();"
+        " return r.bottom <= a.bottom + 1 && r.bottom > a.top; }"
+    )
+    # Scrolled back to the start, the first message shows and the header and banner stay put.
+    await area.evaluate("e => { e.scrollTop = 0; }")
+    assert not await in_viewport(page, "#log .message:last-child")
+    assert await in_viewport(page, "#log .message:first-child")
+    assert await in_viewport(page, ".site-header") and await in_viewport(page, "#status")
+    # A keyboard user reaches the chat area (a named, focusable region) and scrolls it.
+    await area.focus()
+    await page.keyboard.press("End")
+    await expect(area).to_be_focused()
+    await page.wait_for_function("document.getElementById('conversation').scrollTop > 0")  # may scroll smoothly
+
+    shots = REPO_ROOT / "docs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    await page.evaluate("document.activeElement.blur()")
+    await area.evaluate("e => { e.scrollTop = e.scrollHeight; }")
+    await page.screenshot(path=str(shots / f"web-chat-{device}.png"))
+    assert (shots / f"web-chat-{device}.png").stat().st_size > 10_000
+
+    await page.add_script_tag(path=str(AXE))
+    results = await page.evaluate(
+        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})"
+    )
+    serious = [(v["id"], v["impact"]) for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == []
+    assert results["passes"]
 
 
 BUSY = "Du skriver raskere enn jeg rekker å svare."
