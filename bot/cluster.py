@@ -33,6 +33,7 @@ import dataclasses
 import shutil
 import signal
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -331,7 +332,10 @@ def _ports(ports: tuple[int, ...]) -> str:
 
 def create_tracker_tables(settings: Settings) -> None:
     import sqlalchemy as sa
-    from rasa.core.tracker_store import SQLTrackerStore
+
+    with warnings.catch_warnings():  # Rasa's declarative_base() warns about SQLAlchemy 2.0 on import
+        warnings.simplefilter("ignore")
+        from rasa.core.tracker_store import SQLTrackerStore
 
     from bot.config import to_sync_url
 

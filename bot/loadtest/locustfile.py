@@ -127,6 +127,14 @@ class WebChatDebtor(User):
             except socketio.exceptions.ConnectionError:
                 time.sleep(RETRY_PAUSE_SECONDS)
 
+    def _reconnect(self) -> None:
+        """As the page does when its socket stays closed."""
+        try:
+            self.sio.disconnect()
+        except Exception:  # whatever state the old connection is in
+            pass
+        self._connect()
+
     def on_stop(self) -> None:
         self.sio.disconnect()
 
@@ -137,6 +145,8 @@ class WebChatDebtor(User):
         for _ in range(RETRIES):
             if not self.sio.connected:
                 time.sleep(RETRY_PAUSE_SECONDS)  # the client is reconnecting
+                if not self.sio.connected:
+                    self._reconnect()
                 continue
             while not self.events.empty():
                 self.events.get_nowait()  # the session's notice or history
@@ -171,8 +181,7 @@ class WebChatDebtor(User):
     def _in_history(self, text: str) -> bool:
         """Reconnects as the page does after a silence, and looks for `text` in the history the
         server sends back."""
-        self.sio.disconnect()
-        self._connect()
+        self._reconnect()
         deadline = time.monotonic() + TURN_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             try:
