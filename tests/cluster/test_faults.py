@@ -41,21 +41,27 @@ async def assert_nothing_lost(result: LoadResult, cluster) -> None:
 
 
 def spool_state(cluster, conversations: list[str]) -> str:
-    """The SMS spool's unfinished rows of `conversations` (stage, failures, last error): where a
-    missing SMS is."""
+    """The channels of `conversations`, and what the SMS spool holds of them: where a missing
+    message went."""
     engine = sa.create_engine(to_sync_url(cluster.settings.tracker_store_url))
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.text(
-                    "SELECT stage, failures, last_error, claimed_until, next_attempt_at FROM sms_spool "
-                    "WHERE finished_at IS NULL AND conversation_id IN :ids ORDER BY id"
+                    "SELECT count(*), count(*) FILTER (WHERE finished_at IS NULL), max(failures), "
+                    "string_agg(DISTINCT last_error, ',') FROM sms_spool WHERE conversation_id IN :ids"
                 ).bindparams(sa.bindparam("ids", expanding=True)),
                 {"ids": sorted(set(conversations)) or [""]},
             ).all()
+        found = user_texts(engine, sorted(set(conversations)))
     finally:
         engine.dispose()
-    return f"; unfinished SMS: {[tuple(row) for row in rows]}"
+    channels = sorted({conversation.split("-", 1)[0] for conversation in conversations})
+    tails = [texts[-8:] for texts in found.values()]
+    return (
+        f"; missing in {channels}; their conversations' SMS spool rows (all, unfinished, most failures, errors):"
+        f" {[tuple(row) for row in rows]}; the last user texts in their trackers: {tails}"
+    )
 
 
 async def assert_recovered(cluster) -> None:
