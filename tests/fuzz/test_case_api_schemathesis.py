@@ -27,9 +27,10 @@ from tests.fuzz.conftest import LONG
 
 SCHEMATHESIS = REPO_ROOT / ".venv-tools" / "bin" / "schemathesis"
 # Bounded in `make test`: explicit examples, boundary coverage and a few generated cases per
-# operation. `make fuzz`: every phase (stateful sequences too) with many more cases.
+# operation. `make fuzz`: every phase (stateful sequences too) with many more cases, for ten minutes.
 BOUNDED = ["--phases", "examples,coverage,fuzzing", "--max-examples", "3", "--seed", "20261206"]
-LONG_RUN = ["--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "200"]
+# A time budget keeps `make fuzz` predictable: unbounded, the stateful phase ran past 25 minutes.
+LONG_RUN = ["--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "200", "--max-time", "600"]
 # The caseworker routes act for an active caseworker (a supervisor, so reassigning is reached too).
 SUPERVISOR = "fuzz-supervisor"
 CASEWORKER_OPERATIONS = [endpoint.operation_id for endpoint in ENDPOINTS if endpoint.caseworker]
