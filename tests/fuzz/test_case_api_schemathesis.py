@@ -22,7 +22,7 @@ from bot.case_system.http.routes import ENDPOINTS
 from bot.case_system.store.database import upgrade_database
 from bot.case_system.store.models import Caseworker
 from bot.config import REPO_ROOT
-from tests.bot.case_system.conftest import API_KEY, TODAY_UTC, make_settings
+from tests.bot.case_system.conftest import API_KEY, TODAY_UTC, desk_env, make_settings, rasa  # noqa: F401 (fixtures)
 from tests.fuzz.conftest import LONG
 
 SCHEMATHESIS = REPO_ROOT / ".venv-tools" / "bin" / "schemathesis"
@@ -123,12 +123,13 @@ async def run_schemathesis(base_url: str, report: Path, config: Path) -> tuple[i
     return process.returncode, output.decode(errors="replace")
 
 
-async def test_the_case_api_survives_schemathesis(tmp_path: Path) -> None:
+async def test_the_case_api_survives_schemathesis(tmp_path: Path, desk_env: dict[str, str]) -> None:
     if not SCHEMATHESIS.exists():
         pytest.fail(f"{SCHEMATHESIS} is missing: run `make setup` (scripts/setup.sh builds .venv-tools)")
     url = f"sqlite:///{tmp_path / 'cases.db'}"
     await asyncio.to_thread(upgrade_database, url)
-    settings = make_settings(url)
+    # The stand-in dialogue server, so that take, reassign, return and messages reach their end.
+    settings = make_settings(url, **desk_env)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -19,6 +19,8 @@ API_VERSION = "1.0.0"
 REF = "#/components/schemas/"
 
 API_DOCUMENT = web.AppKey("api_document", dict)
+# HTTP drops the spaces and tabs around a header value (RFC 9110, 5.5), so the server never sees them.
+OWS = "[ \\t]*"
 
 AUDIT_HEADERS = [
     {
@@ -26,21 +28,21 @@ AUDIT_HEADERS = [
         "in": "header",
         "required": False,
         "description": "Who is reading, for the audit trail (default 'api-client').",
-        "schema": {"type": "string", "pattern": f"^{AUDIT_TOKEN.pattern}$"},
+        "schema": {"type": "string", "pattern": f"^{OWS}{AUDIT_TOKEN.pattern}{OWS}$"},
     },
     {
         "name": PURPOSE_HEADER,
         "in": "header",
         "required": False,
         "description": "Why, for the audit trail (default 'unspecified').",
-        "schema": {"type": "string", "pattern": f"^{AUDIT_TOKEN.pattern}$"},
+        "schema": {"type": "string", "pattern": f"^{OWS}{AUDIT_TOKEN.pattern}{OWS}$"},
     },
     {
         "name": CONVERSATION_HEADER,
         "in": "header",
         "required": False,
         "description": "The conversation the caller acts for, for the audit trail.",
-        "schema": {"type": "string", "pattern": f"^{CONVERSATION_ID.pattern}$"},
+        "schema": {"type": "string", "pattern": f"^{OWS}{CONVERSATION_ID.pattern}{OWS}$"},
     },
 ]
 
@@ -52,7 +54,7 @@ CASEWORKER_ACTOR_HEADER = {
     "required": False,
     "description": "With the bearer token: `caseworker:<username>` of an active caseworker (required then; "
     "403 `actor_required` or `unknown_caseworker` otherwise).",
-    "schema": {"type": "string", "pattern": f"^caseworker:{USERNAME.pattern}$", "example": "caseworker:anne"},
+    "schema": {"type": "string", "pattern": f"^{OWS}caseworker:{USERNAME.pattern}{OWS}$", "example": "caseworker:anne"},
 }
 
 CSRF_HEADER = {
