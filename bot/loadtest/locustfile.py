@@ -235,7 +235,8 @@ class SmsDebtor(HttpUser):
         headers = {"X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, self.host + path, params)}
         for _ in range(RETRIES):
             with self.client.post(path, data=params, headers=headers, name="sms webhook", catch_response=True) as reply:
-                body = reply.text or ""
+                # TwiML is UTF-8; `text/xml` without a charset would be read as Latin-1 by requests.
+                body = (reply.content or b"").decode("utf-8", errors="replace")
                 if shows_trace(body):
                     reply.failure("stack trace in the answer")
                     return
