@@ -37,6 +37,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 1  # not reached
 
 
+def _cluster(args: argparse.Namespace) -> int:
+    from bot.cluster import run_cluster
+    from bot.config import load_settings
+    from bot.provisioning import ensure_env_file
+
+    ensure_env_file()
+    return asyncio.run(run_cluster(load_settings()))
+
+
+def _loadtest(args: argparse.Namespace) -> int:
+    from bot.loadtest.run import main as loadtest_main
+
+    return loadtest_main(args)
+
+
 def _seed(args: argparse.Namespace) -> int:
     from bot.config import load_settings
     from bot.provisioning import prepare_case_system
@@ -170,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one process alone (containers): dialogue, actions or backoffice")
     serve.add_argument("service", choices=["dialogue", "actions", "backoffice"])
     serve.set_defaults(handler=_serve)
+    commands.add_parser(
+        "cluster", help="2 dialogue and 2 action servers and a backoffice on PostgreSQL and Redis behind nginx"
+    ).set_defaults(handler=_cluster)
+    loadtest = commands.add_parser("loadtest", help="locust through the cluster's nginx, 1 then 2 dialogue replicas")
+    loadtest.add_argument("--users", type=int, default=12, help="concurrent conversations")
+    loadtest.add_argument("--seconds", type=int, default=60, help="length of each run")
+    loadtest.add_argument("--replicas", default="1,2", help="dialogue replicas of each run, comma-separated")
+    loadtest.set_defaults(handler=_loadtest)
     commands.add_parser("seed", help="load the demo data into an empty case-system database").set_defaults(
         handler=_seed
     )
@@ -188,7 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--output", default="bench-results/latest.json")
     bench.set_defaults(handler=_bench)
 
-    nlu_eval = commands.add_parser("nlu-eval", help="cross-validate the NLU pipeline and test it on the held-out file")
+    nlu_eval = commands.add_parser(
+        "nlu-eval", help="cross-validate the NLU pipeline, test it on the held-out and messy files"
+    )
     nlu_eval.add_argument("--folds", type=int, default=5)
     nlu_eval.add_argument(
         "--skip-cv", action="store_true", help="only the trained model on the held-out and messy files (seconds)"

@@ -12,6 +12,12 @@
   works out once (about 0.5 ms of each parse).
 - Every parse asks whether the domain is empty by building a new empty domain to compare with
   (about 0.3 ms); the empty domain's contents are now built once.
+- Every custom action call sent the whole session's events; `bot.action_payload` sends the
+  history actions read (bounded), and the per-turn bookkeeping actions (actions/turn.py) run in
+  this process (`bot.in_process_actions`) without Rasa's replay of the session before them.
+- Every action prediction replays the whole session to work out the policies' states of its
+  history, so a turn cost more the longer the conversation; `bot.tracker_states` replays only
+  the events added since (the same states, checked against Rasa's own in tests).
 - BLAS runs on one thread. The NLU models multiply one message's vectors at a time, far too
   little work to share, while OpenBLAS's idle threads spin on the cores the e5 embedding needs:
   one thread took about 1.5 ms off every parse here. An explicit `OPENBLAS_NUM_THREADS` wins.
@@ -26,6 +32,9 @@ And what it adds around Rasa:
   (Rasa waits up to 5 minutes) ends the turn with `utter_assistant_unavailable`, so the debtor
   hears within seconds that something is wrong instead of waiting in silence.
 - Log records carry no message text, whoever writes them (bot.logs).
+- A tracker-store outage fails the turn, and the channel apologises (the message was not kept),
+  instead of Rasa's fallback to memory, which answered as if the conversation were new and lost
+  the message when the process ended.
 - In a conversation a caseworker has taken (paused by the backoffice), each debtor message is
   forwarded to the caseworker's console (bot.caseworker_relay); Rasa itself keeps the assistant
   silent and the message in the tracker.
@@ -45,6 +54,7 @@ import jsonschema
 import rasa.core.processor
 import rasa.core.run
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
@@ -54,16 +64,18 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from actions.case_system_client import CaseSystemClient
-from bot import dialogue_operations
+from bot import action_payload, dialogue_operations, in_process_actions
 from bot.caseworker_relay import CaseworkerRelay
 from bot.config import load_settings
 from bot.graph_runner import SequentialGraphRunner
 from bot.logs import configure_rasa_logging, route_library_loggers
+from bot.tracker_states import install as remember_dialogue_states
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
 MAX_REQUEST_BYTES = 1024 * 1024
+GRACEFUL_SHUTDOWN_SECONDS = 8.0
 
 
 @lru_cache(maxsize=1)
@@ -183,8 +195,32 @@ def configure_app(*args: Any, **kwargs: Any) -> Sanic:
     dialogue_operations.add_routes(app, load_settings().metrics_token)  # /health/live, /health/ready, /metrics
     # Messages far over any channel's limit are refused before they are read (413).
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    # On SIGTERM Sanic stops listening and waits this long for the requests under way; within the
+    # runner's 10 s before a kill (Kubernetes gives 30 s), so a stop is never a kill.
+    app.config.GRACEFUL_SHUTDOWN_TIMEOUT = GRACEFUL_SHUTDOWN_SECONDS
     route_library_loggers()  # Sanic gave its loggers handlers of their own when it made the app
     return app
+
+
+def failing_loudly_on_store_errors() -> None:
+    """Rasa's FailSafeTrackerStore answers a tracker-store outage from memory: a failed read gives
+    an empty conversation, a failed save keeps the turn in this process only. The debtor is
+    answered as a stranger and the message is gone for good when the process ends. A turn now
+    fails instead, and the channel apologises: the message was not kept, and trying again works
+    once the database is back."""
+
+    async def save(self: FailSafeTrackerStore, tracker: Any) -> None:
+        await self._tracker_store.save(tracker)
+
+    async def retrieve(self: FailSafeTrackerStore, sender_id: Text) -> Any:
+        return await self._tracker_store.retrieve(sender_id)
+
+    async def retrieve_full_tracker(self: FailSafeTrackerStore, sender_id: Text) -> Any:
+        return await self._tracker_store.retrieve_full_tracker(sender_id)
+
+    FailSafeTrackerStore.save = save
+    FailSafeTrackerStore.retrieve = retrieve
+    FailSafeTrackerStore.retrieve_full_tracker = retrieve_full_tracker
 
 
 _run_prediction_loop = rasa.core.processor.MessageProcessor._run_prediction_loop
@@ -213,9 +249,13 @@ def rasa_arguments(argv: List[str], environ: Mapping[str, str]) -> List[str]:
 def install() -> None:
     settings = load_settings()
     RemoteAction._validate_action_result = validate_action_result
+    failing_loudly_on_store_errors()  # a database outage fails the turn instead of forgetting it
     RemoteAction.run = with_time_limit(settings.action_timeout_seconds, settings.agency_phone)
+    action_payload.install()  # custom actions get the history they read, not the whole session
+    in_process_actions.install()  # the per-turn bookkeeping actions run here, not over HTTP
     Event.resolve_by_type = staticmethod(resolve_event_class)
     Domain.is_empty = domain_is_empty
+    remember_dialogue_states()  # policies' states of the history: new events only (bot.tracker_states)
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # the runner the agent loads a model with
     rasa.core.run.configure_app = configure_app
     dialogue_operations.count_turns()

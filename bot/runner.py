@@ -37,6 +37,9 @@ HEALTH_TIMEOUT_SECONDS = 2.0
 UNANSWERED_CHECKS_BEFORE_RESTART = 5  # about 10 to 20 s without an answer: the child is hung
 FIRST_RESTART_DELAY_SECONDS = 0.5
 MAX_RESTART_DELAY_SECONDS = 30.0
+# A restarted child may take this long to answer again (the dialogue server loads its model)
+# before its unanswered checks count: otherwise it is killed again while it loads.
+RESTART_GRACE_SECONDS = 180.0
 STABLE_AFTER_SECONDS = 60.0  # healthy this long after a restart: the next restart waits briefly again
 
 # The relay passes a child's output on line by line; a line is cut at this length, so that no
@@ -50,12 +53,17 @@ class Service:
     name: str
     command: list[str]
     health_url: str
+    # Variables over the stack's own environment (a replica's port, say) and the signal that
+    # stops it gracefully (nginx: SIGQUIT; SIGTERM is its fast shutdown).
+    environment: dict[str, str] = field(default_factory=dict)
+    stop_signal: int = signal.SIGTERM
     process: Optional[asyncio.subprocess.Process] = field(default=None, repr=False)
     served: bool = False  # answered its health check at least once
     restarts: int = 0
     restart_delay: float = 0.0  # the pause before its next restart; 0: the first pause
     started_at: float = 0.0
     unanswered_checks: int = 0
+    answered_since_start: bool = False
 
 
 def stack_services(settings: Settings) -> list[Service]:
@@ -191,7 +199,7 @@ class Stack:
         service.process = await asyncio.create_subprocess_exec(
             *service.command,
             cwd=REPO_ROOT,
-            env=rasa_environment(self.settings),
+            env={**rasa_environment(self.settings), **service.environment},
             stdout=output,
             stderr=asyncio.subprocess.DEVNULL if output is asyncio.subprocess.DEVNULL else asyncio.subprocess.STDOUT,
             start_new_session=True,
@@ -199,6 +207,7 @@ class Stack:
         )
         service.started_at = time.monotonic()
         service.unanswered_checks = 0
+        service.answered_since_start = False
         if output is asyncio.subprocess.PIPE:
             self._relays.append(asyncio.create_task(self._relay(service, service.process)))
 
@@ -257,6 +266,10 @@ class Stack:
                 running = [s for s in self.services if s.served and s.process and s.process.returncode is None]
                 checks = await asyncio.gather(*(_is_healthy(http, s.health_url) for s in running))
                 for service, healthy in zip(running, checks):
+                    loading = service.restarts and not service.answered_since_start
+                    service.answered_since_start = service.answered_since_start or healthy
+                    if loading and not healthy and time.monotonic() - service.started_at < RESTART_GRACE_SECONDS:
+                        continue
                     service.unanswered_checks = 0 if healthy else service.unanswered_checks + 1
                     if healthy and time.monotonic() - service.started_at > STABLE_AFTER_SECONDS:
                         service.restart_delay = 0.0
@@ -288,7 +301,7 @@ class Stack:
             await asyncio.gather(self._supervisor, return_exceptions=True)
         running = [s for s in self.services if s.process and s.process.returncode is None]
         for service in running:
-            service.process.send_signal(signal.SIGTERM)
+            service.process.send_signal(service.stop_signal)
         try:
             await asyncio.wait_for(asyncio.gather(*(s.process.wait() for s in running)), STOP_GRACE_SECONDS)
         except asyncio.TimeoutError:

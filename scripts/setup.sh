@@ -73,6 +73,8 @@ apt_install() {
 }
 command -v npm >/dev/null 2>&1 || apt_install nodejs npm
 [ -x /usr/bin/chromium ] || apt_install chromium
+# `make cluster` puts Debian's nginx in front of the replicas (run as a child, never as a service).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || apt_install nginx
 npm_hash=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
 if [ "$(cat node_modules/.setup-hash 2>/dev/null)" != "$npm_hash" ]; then
   echo "setup: installing the web chat's npm packages (log in .venv/npm.log)"

@@ -104,7 +104,15 @@ def form_value(request: Request, name: str) -> str:
 
 
 async def tracker_of(agent, sender_id: str) -> DialogueStateTracker:
-    tracker = await agent.tracker_store.retrieve(sender_id)
+    """The conversation's tracker for a channel's own message; an empty one (the default
+    language) when the tracker store cannot be read, so that the apology still goes out."""
+    try:
+        tracker = await agent.tracker_store.retrieve(sender_id)
+    except Exception as error:
+        log.warning(
+            "tracker store unreadable; answering without the conversation", extra={"error_type": type(error).__name__}
+        )
+        tracker = None
     if tracker is None:
         tracker = DialogueStateTracker(sender_id, agent.domain.slots)
     return tracker
