@@ -32,14 +32,13 @@ import asyncio
 import dataclasses
 import shutil
 import signal
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from bot.config import VAR_DIR, Settings
-from bot.runner import Service, Stack, stack_services
+from bot.runner import Service, Stack, serve_until_signalled, stack_services
 
 CLUSTER_DIR = VAR_DIR / "cluster"
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -349,24 +348,7 @@ def create_tracker_tables(settings: Settings) -> None:
 async def run_cluster(settings: Settings, directory: Optional[Path] = None) -> int:
     """Starts the cluster, keeps it running until SIGINT or SIGTERM, then stops it."""
     cluster = Cluster(settings, directory or CLUSTER_DIR)
-    stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop_requested.set)
     await cluster.prepare()
-    await cluster.stack.start()
-    stopper = asyncio.ensure_future(stop_requested.wait())
-    starting = asyncio.ensure_future(cluster.stack.wait_healthy(timeout_seconds=240))
-    await asyncio.wait({stopper, starting}, return_when=asyncio.FIRST_COMPLETED)
-    status = 0
-    if starting.done() and starting.exception() is None:
-        print(f"{cluster.describe()}\n(healthy after {starting.result():.1f} s)", flush=True)
-        await stopper
-    elif starting.done():
-        print(f"debtbot: {starting.exception()}", file=sys.stderr, flush=True)
-        status = 1
-    starting.cancel()
-    stopper.cancel()
-    await cluster.stop()
+    status = await serve_until_signalled(cluster.stack, cluster.describe, cluster.stop, timeout_seconds=240)
     print("debtbot: cluster stopped", flush=True)
     return status

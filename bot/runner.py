@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Optional
+from typing import IO, Awaitable, Callable, Optional
 
 import aiohttp
 
@@ -344,10 +344,11 @@ def describe(settings: Settings) -> str:
     )
 
 
-async def run_stack(settings: Settings, services: Optional[list[Service]] = None) -> int:
-    """Starts the stack (the three processes, or `services`), keeps it running until SIGINT or
-    SIGTERM, then stops everything."""
-    stack = Stack(settings, services)
+async def serve_until_signalled(
+    stack: Stack, describe_started: Callable[[], str], stop: Callable[[], Awaitable[None]], timeout_seconds: float
+) -> int:
+    """Starts `stack`, prints `describe_started()` once every process is healthy, and runs until
+    SIGINT or SIGTERM; then `stop()`. 1 when the start failed, else 0."""
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -355,17 +356,25 @@ async def run_stack(settings: Settings, services: Optional[list[Service]] = None
 
     await stack.start()
     stopper = asyncio.ensure_future(stop_requested.wait())
-    starting = asyncio.ensure_future(stack.wait_healthy())
+    starting = asyncio.ensure_future(stack.wait_healthy(timeout_seconds=timeout_seconds))
     await asyncio.wait({stopper, starting}, return_when=asyncio.FIRST_COMPLETED)
     status = 0
     if starting.done() and starting.exception() is None:
-        print(f"{describe(settings)}\n(healthy after {starting.result():.1f} s)", flush=True)
+        print(f"{describe_started()}\n(healthy after {starting.result():.1f} s)", flush=True)
         await stopper
     elif starting.done():
         print(f"debtbot: {starting.exception()}", file=sys.stderr, flush=True)
         status = 1
     starting.cancel()
     stopper.cancel()
-    await stack.stop()
+    await stop()
+    return status
+
+
+async def run_stack(settings: Settings, services: Optional[list[Service]] = None) -> int:
+    """Starts the stack (the three processes, or `services`), keeps it running until SIGINT or
+    SIGTERM, then stops everything."""
+    stack = Stack(settings, services)
+    status = await serve_until_signalled(stack, lambda: describe(settings), stack.stop, timeout_seconds=120)
     print("debtbot: stopped", flush=True)
     return status

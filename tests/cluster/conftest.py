@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 from bot.cluster import Cluster
 from bot.config import Settings, load_settings
 from tests.bot.case_system.conftest import create_postgres_database, drop_postgres_database, postgres_unreachable_reason
-from tests.cluster.proxy import TcpProxy
 from tests.conftest import REDIS_URL, redis_available
+from tests.tcp_proxy import TcpProxy
 
 CLUSTER_START_SECONDS = 240
 

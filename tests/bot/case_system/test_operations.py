@@ -5,7 +5,6 @@ while PostgreSQL cannot be reached (a proxy in front of it is stopped), true aga
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -15,6 +14,7 @@ from sqlalchemy.engine import make_url
 from bot.case_system.http import operations
 from bot.case_system.http.app import create_app
 from tests.bot.case_system.conftest import make_settings
+from tests.tcp_proxy import TcpProxy
 
 METRICS_TOKEN = "test-metrics-token"
 KARI = {"case_number": "100001", "channel": "web", "conversation_id": "web:ops-1"}
@@ -115,39 +115,6 @@ async def test_live_and_ready_on_a_working_database(ops_client) -> None:
     assert ready.status == 200 and (await ready.json())["checks"] == {"database": "ok"}
 
 
-class TcpProxy:
-    """A TCP proxy to PostgreSQL that can be stopped (connections cut, port refused) and started."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.server: asyncio.base_events.Server | None = None
-        self.port = 0
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        self.server.close()
-        await self.server.wait_closed()
-        for writer in list(self.writers):
-            writer.close()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-        self.writers |= {writer, upstream_writer}
-
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while chunk := await source.read(65536):
-                    sink.write(chunk)
-                    await sink.drain()
-            sink.close()
-
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
-
-
 @pytest.mark.postgres
 async def test_readiness_goes_false_while_the_database_is_down_and_recovers(migrated_postgres_url, clock) -> None:
     url = make_url(migrated_postgres_url)
@@ -157,12 +124,12 @@ async def test_readiness_goes_false_while_the_database_is_down_and_recovers(migr
     async with backoffice(settings, clock) as client:
         assert (await client.get("/health/ready")).status == 200
 
-        await proxy.stop()
+        await proxy.cut()
         down = await client.get("/health/ready")
         assert down.status == 503 and (await down.json())["checks"] == {"database": "unreachable"}
         assert (await client.get("/health/live")).status == 200  # up, but not ready
 
-        await proxy.start()  # the same port: the database is back
+        await proxy.restore()  # the same port: the database is back
         for _ in range(20):
             if (await client.get("/health/ready")).status == 200:
                 break
