@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot import metrics
 from bot.case_system.contract import errors
 from bot.case_system.contract.enums import (
     ACTIVE_HANDOFF_STATUSES,
@@ -141,6 +142,7 @@ class HandoffDesk:
             self._audit(session, context, now, "handoff.take", handoff, "undone")
             await session.commit()
             raise
+        metrics.HANDOFF_TAKE_SECONDS.observe(max(0.0, (now - handoff.created_at).total_seconds()))
         handoff = await self.load(session, handoff_id)
         await self._announce("taken", handoff, now)
         return handoff

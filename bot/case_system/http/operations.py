@@ -1,9 +1,10 @@
 """The backoffice's operational endpoints: `/health/live`, `/health/ready` and `/metrics`.
 
 The case-system counters are taken from what a request's transaction writes (new verification
-audit events, handoffs, payment plans, rights requests, handoffs taken, SMS reported failed) and
-counted when it commits, so a rolled-back request counts nothing and no domain module needs to
-know about metrics. The gauges are read from the database at each scrape.
+audit events, handoffs, payment plans, rights requests, SMS reported failed) and counted when it
+commits, so a rolled-back request counts nothing. The one exception is the time until a handoff
+is taken, which the handoff desk observes once its take has held (a take is a conditional UPDATE
+that may be undone). The gauges are read from the database at each scrape.
 """
 
 from __future__ import annotations
@@ -47,11 +48,6 @@ def _observations(session: Session) -> list:
             found.append((metrics.PAYMENT_PLANS, (_value(getattr(obj, "created_via", None)) or "unknown",), None))
         elif isinstance(obj, RightsRequest):
             found.append((metrics.RIGHTS_REQUESTS, (_value(obj.type),), None))
-    for obj in session.dirty:
-        if isinstance(obj, Handoff) and obj.taken_at and sa.inspect(obj).attrs.taken_at.history.added:
-            waited = (obj.taken_at - obj.created_at).total_seconds() if obj.created_at else None
-            if waited is not None and waited >= 0:
-                found.append((metrics.HANDOFF_TAKE_SECONDS, (), waited))
     return found
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from bot.case_system.http import operations
 from bot.case_system.http.app import create_app
-from tests.bot.case_system.conftest import make_settings
+from tests.bot.case_system.conftest import add_caseworker, desk_env, make_settings, rasa  # noqa: F401 (fixtures)
 from tests.tcp_proxy import TcpProxy
 
 METRICS_TOKEN = "test-metrics-token"
@@ -41,8 +41,8 @@ def value(samples: dict, name: str, **labels: str) -> float:
 
 
 @pytest.fixture
-async def ops_client(database_url, clock):
-    settings = make_settings(database_url, METRICS_TOKEN=METRICS_TOKEN)
+async def ops_client(database_url, clock, desk_env):
+    settings = make_settings(database_url, METRICS_TOKEN=METRICS_TOKEN, **desk_env)
     async with backoffice(settings, clock) as client:
         from bot.case_system.domain.demo_data import load_demo_data
         from bot.case_system.http.context import CASE_SYSTEM
@@ -52,7 +52,9 @@ async def ops_client(database_url, clock):
         yield client
 
 
-async def test_verification_outcomes_and_handoffs_are_counted_once_committed(ops_client, auth) -> None:
+async def test_verifications_handoffs_plans_and_rights_requests_are_counted_once_committed(
+    ops_client, auth, clock
+) -> None:
     before = await scrape(ops_client)
     ok = await ops_client.post("/api/v1/verifications", json={**KARI, "birth_date": "1985-03-14"}, headers=auth)
     wrong = await ops_client.post("/api/v1/verifications", json={**KARI, "birth_date": "1985-03-15"}, headers=auth)
@@ -68,6 +70,18 @@ async def test_verification_outcomes_and_handoffs_are_counted_once_committed(ops
     }
     created = await ops_client.post("/api/v1/handoffs", json=handoff, headers=auth)
     assert created.status in (200, 201), await created.text()
+    await add_caseworker(ops_client, "anne")
+    handoff_id = (await created.json())["id"]
+    clock.advance(minutes=4)
+    caseworker = {**auth, "X-Actor": "caseworker:anne"}
+    taken = await ops_client.post(f"/api/v1/handoffs/{handoff_id}/take", headers=caseworker)
+    assert taken.status == 200, await taken.text()
+    plan = {"monthly_amount": "1000.00", "accepted": True, "channel": "web", "conversation_id": "web:ops-2"}
+    planned = await ops_client.post("/api/v1/cases/100003/payment-plans", json=plan, headers=auth)
+    assert planned.status in (200, 201), await planned.text()
+    rights = {"type": "access", "channel": "web", "conversation_id": "web:ops-3"}
+    logged = await ops_client.post("/api/v1/rights-requests", json=rights, headers=auth)
+    assert logged.status in (200, 201), await logged.text()
     after = await scrape(ops_client)
 
     def moved(name: str, **labels: str) -> float:
@@ -77,7 +91,12 @@ async def test_verification_outcomes_and_handoffs_are_counted_once_committed(ops
     assert moved("debtbot_verifications_total", outcome="refused", channel="web") == 1
     assert moved("debtbot_verifications_total", outcome="rejected_input", channel="web") == 0
     assert moved("debtbot_handoffs_total", reason="debtor_request", channel="web") == 1
-    assert value(after, "debtbot_handoffs_waiting") >= 1
+    assert moved("debtbot_handoff_take_seconds_count") == 1
+    assert moved("debtbot_handoff_take_seconds_sum") == 240  # taken four minutes after it was made
+    assert moved("debtbot_payment_plans_created_total", channel="web") == 1
+    assert moved("debtbot_rights_requests_total", type="access") == 1
+    assert value(after, "debtbot_rights_requests_open") >= 1
+    assert value(after, "debtbot_handoffs_waiting") == 0  # the one handoff was taken
 
 
 async def test_a_rolled_back_transaction_counts_nothing(ops_client) -> None:
