@@ -12,6 +12,7 @@ The counters come from three of Rasa's MessageProcessor methods, wrapped once at
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from typing import Any, Optional
@@ -27,6 +28,8 @@ from bot import metrics
 logger = logging.getLogger(__name__)
 
 READY_CHECK_SECONDS = 2.0
+# The channel of the debtor message being handled, for the counters deeper in the turn.
+TURN_CHANNEL: contextvars.ContextVar[str] = contextvars.ContextVar("turn_channel", default="unknown")
 
 
 def _channel(name: Optional[str]) -> str:
@@ -45,9 +48,11 @@ def count_turns() -> None:
     async def counted_handle_message(self: MessageProcessor, message: Any):
         channel = _channel(message.input_channel)
         started = time.perf_counter()
+        token = TURN_CHANNEL.set(channel)
         try:
             return await handle_message(self, message)
         finally:
+            TURN_CHANNEL.reset(token)
             metrics.TURNS.labels(channel).inc()
             metrics.TURN_SECONDS.labels(channel).observe(time.perf_counter() - started)
 
@@ -59,7 +64,8 @@ def count_turns() -> None:
 
     async def counted_update_session(self: MessageProcessor, tracker: Any, output_channel: Any, *args: Any, **kw: Any):
         if not tracker.applied_events() or self._has_session_expired(tracker):
-            metrics.CONVERSATIONS.labels(_channel(output_channel.name() if output_channel else None)).inc()
+            # The message's channel: the output channel of a REST turn is Rasa's collector.
+            metrics.CONVERSATIONS.labels(TURN_CHANNEL.get()).inc()
         return await update_session(self, tracker, output_channel, *args, **kw)
 
     counted_handle_message.counts_turns = True
