@@ -82,6 +82,7 @@ async def takeover_latencies(http: aiohttp.ClientSession, settings: Settings) ->
     await page.open()
     try:
         await page.say("jeg vil snakke med et menneske")
+        await page.say("nei")  # not verified: asked how to be reached first; no contact given
         await page.until(lambda: any(message.get("handoff") for message in page.said))
         status, listed = await api.call("GET", "/handoffs", params={"status": "open"})
         handoff_id = next(h["id"] for h in listed["handoffs"] if h["conversation_id"] == page.conversation_id)
