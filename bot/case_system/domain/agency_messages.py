@@ -13,19 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Optional
 
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.case_system.contract.enums import InstallmentStatus, PaymentPlanStatus
 from bot.case_system.domain import plan_tracking, sms
 from bot.case_system.domain.clock import oslo_date
+from bot.case_system.domain.message_templates import render
 from bot.case_system.domain.opening_hours import OpeningHours
 from bot.case_system.domain.outbox import Queued, enqueue_agency_sms
-from bot.case_system.domain.payment_plans import TEMPLATES_PATH, format_day, format_money
+from bot.case_system.domain.payment_plans import format_day, format_money
 from bot.case_system.store.models import Case, PaymentPlan, PaymentRecord
 from bot.config import Settings
 
@@ -34,17 +33,6 @@ RECEIPT = "payment_receipt"
 BREACH = "payment_plan_broken"
 RIGHTS_EXTENDED = "rights_request_extended"
 RIGHTS_REFUSED = "rights_request_refused"
-
-
-@lru_cache(maxsize=1)
-def _templates() -> dict[str, dict[str, str]]:
-    with open(TEMPLATES_PATH, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def render(template: str, language: str, **values: str) -> str:
-    """A message from its nb/en template; any language but English gets Bokmål."""
-    return _templates()[template]["en" if language == "en" else "nb"].format(**values)
 
 
 async def queue_sms(

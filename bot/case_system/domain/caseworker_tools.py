@@ -4,21 +4,10 @@ through `disputes.record_dispute`)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
-import yaml
-
-from bot.case_system.domain import DATA_DIR
+from bot.case_system.domain import message_templates
 from bot.case_system.domain.payment_plans import format_day, format_money
 from bot.case_system.domain.statements import CaseFigures
 from bot.config import Settings
-
-TEMPLATES_PATH = DATA_DIR / "message_templates.yml"
-
-
-@lru_cache(maxsize=1)
-def _templates() -> dict:
-    return yaml.safe_load(TEMPLATES_PATH.read_text(encoding="utf-8"))
 
 
 def payment_details_message(figures: CaseFigures, settings: Settings, language: str) -> str:
@@ -28,7 +17,9 @@ def payment_details_message(figures: CaseFigures, settings: Settings, language: 
     by = ""
     if pay_by.date is not None:
         by = (" innen " if language == "nb" else " by ") + format_day(pay_by.date, language)
-    return _templates()["payment_details"][language].format(
+    return message_templates.render(
+        "payment_details",
+        language,
         case_number=figures.case.case_number,
         creditor=figures.case.creditor.name,
         amount=format_money(pay_by.amount, language),

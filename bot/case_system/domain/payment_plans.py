@@ -30,13 +30,12 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from bot.case_system.contract.fields import amount_problem
-from bot.case_system.domain import DATA_DIR
+from bot.case_system.domain import DATA_DIR, message_templates
 from bot.case_system.domain.bank_days import is_bank_day, next_bank_day
 from bot.case_system.domain.claims import ClaimLine, Payment, claim_statement
 from bot.case_system.domain.interest import RateTable, decimal_from_data
 
 POLICY_PATH = DATA_DIR / "payment_plan_policy.yml"
-TEMPLATES_PATH = DATA_DIR / "message_templates.yml"
 
 ZERO = Decimal("0.00")
 KRONE = Decimal("1")
@@ -368,12 +367,6 @@ def idempotency_key(kind: str, conversation_id: str, case_number: str, *terms: o
     return f"{kind}:{hashlib.sha256(text.encode()).hexdigest()[:64]}"
 
 
-@lru_cache(maxsize=1)
-def _templates() -> dict[str, dict[str, str]]:
-    with open(TEMPLATES_PATH, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def format_money(amount: Decimal, language: str) -> str:
     from babel.numbers import format_currency
 
@@ -398,9 +391,10 @@ def confirmation_sms(
 ) -> str:
     """The plan confirmation text from the nb/en template in `data/message_templates.yml`."""
     language = "en" if language == "en" else "nb"
-    template = _templates()["payment_plan_confirmation"][language]
     lines = "\n".join(f"{format_day(due, language)}: {format_money(amount, language)}" for due, amount in installments)
-    return template.format(
+    return message_templates.render(
+        "payment_plan_confirmation",
+        language,
         case_number=case_number,
         creditor=creditor,
         schedule=lines,
