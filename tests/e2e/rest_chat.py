@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 import aiohttp
+import sqlalchemy as sa
 
 from actions.formatting import money
+from bot.case_system.store import database as db
+from bot.case_system.store.models import Case, Dispute, Installment, PaymentPlan
 from bot.config import Settings
 
 
@@ -61,3 +66,38 @@ async def verified(http, settings, sender: str, opening: str, case_number: str, 
 
 async def handoffs_of(http, settings, sender: str) -> list[dict]:
     return [h for h in (await api(http, settings, "/handoffs"))["handoffs"] if h["conversation_id"] == sender]
+
+
+@asynccontextmanager
+async def undone_afterwards(settings: Settings, case_number: str):
+    """Plans, disputes and their flags made on `case_number` in the block are removed afterwards,
+    since the stack is shared by the tests."""
+    engine = db.create_engine(settings)
+    sessions = db.session_factory(engine)
+    try:
+        async with sessions() as session:
+            case = (await session.execute(sa.select(Case).where(Case.case_number == case_number))).scalar_one()
+            flags = {"disputed": case.disputed, "collection_stopped": case.collection_stopped}
+            plans_before = set(
+                (await session.execute(sa.select(PaymentPlan.id).where(PaymentPlan.case_id == case.id))).scalars()
+            )
+            disputes_before = set(
+                (await session.execute(sa.select(Dispute.id).where(Dispute.case_id == case.id))).scalars()
+            )
+        try:
+            yield
+        finally:
+            async with sessions() as session:
+                plans = set(
+                    (await session.execute(sa.select(PaymentPlan.id).where(PaymentPlan.case_id == case.id))).scalars()
+                )
+                new_plans = plans - plans_before
+                await session.execute(sa.delete(Installment).where(Installment.plan_id.in_(new_plans)))
+                await session.execute(sa.delete(PaymentPlan).where(PaymentPlan.id.in_(new_plans)))
+                await session.execute(
+                    sa.delete(Dispute).where(Dispute.case_id == case.id, Dispute.id.not_in(disputes_before))
+                )
+                await session.execute(sa.update(Case).where(Case.id == case.id).values(**flags))
+                await session.commit()
+    finally:
+        await engine.dispose()

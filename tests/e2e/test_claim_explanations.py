@@ -18,13 +18,21 @@ from bot.case_system.store import database as db
 from bot.case_system.store.models import (
     Case,
     ClaimLineRecord,
-    Dispute,
     HandoffMessageRecord,
-    Installment,
-    PaymentPlan,
 )
 from bot.config import Settings
-from tests.e2e.rest_chat import api, buttons_of, en, handoffs_of, nb, say, text_of, verified, verified_replies
+from tests.e2e.rest_chat import (
+    api,
+    buttons_of,
+    en,
+    handoffs_of,
+    nb,
+    say,
+    text_of,
+    undone_afterwards,
+    verified,
+    verified_replies,
+)
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]
 
@@ -84,41 +92,6 @@ async def test_what_legal_collection_means_is_said_to_lars(running_stack, stack_
 
     assert "Saken er til rettslig inndriving. Det betyr" in said and "trekk i lønn" in said
     assert "Slik er beløpet" not in said
-
-
-@asynccontextmanager
-async def undone_afterwards(settings: Settings, case_number: str):
-    """Plans, disputes and their flags made on `case_number` in the block are removed afterwards,
-    since the stack is shared by the tests."""
-    engine = db.create_engine(settings)
-    sessions = db.session_factory(engine)
-    try:
-        async with sessions() as session:
-            case = (await session.execute(sa.select(Case).where(Case.case_number == case_number))).scalar_one()
-            flags = {"disputed": case.disputed, "collection_stopped": case.collection_stopped}
-            plans_before = set(
-                (await session.execute(sa.select(PaymentPlan.id).where(PaymentPlan.case_id == case.id))).scalars()
-            )
-            disputes_before = set(
-                (await session.execute(sa.select(Dispute.id).where(Dispute.case_id == case.id))).scalars()
-            )
-        try:
-            yield
-        finally:
-            async with sessions() as session:
-                plans = set(
-                    (await session.execute(sa.select(PaymentPlan.id).where(PaymentPlan.case_id == case.id))).scalars()
-                )
-                new_plans = plans - plans_before
-                await session.execute(sa.delete(Installment).where(Installment.plan_id.in_(new_plans)))
-                await session.execute(sa.delete(PaymentPlan).where(PaymentPlan.id.in_(new_plans)))
-                await session.execute(
-                    sa.delete(Dispute).where(Dispute.case_id == case.id, Dispute.id.not_in(disputes_before))
-                )
-                await session.execute(sa.update(Case).where(Case.id == case.id).values(**flags))
-                await session.commit()
-    finally:
-        await engine.dispose()
 
 
 async def test_after_a_plan_and_a_dispute_the_balance_says_the_next_installment_and_that_collection_stopped(

@@ -9,7 +9,7 @@ import pytest
 
 from actions.formatting import day, money
 from bot.config import Settings
-from tests.e2e.test_claim_explanations import undone_afterwards
+from tests.e2e.rest_chat import undone_afterwards
 
 pytestmark = [pytest.mark.stack, pytest.mark.asyncio(scope="session")]
 
