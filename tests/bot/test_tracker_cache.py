@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 
 import pytest
@@ -107,6 +108,43 @@ async def test_two_replicas_taking_turns_each_see_every_earlier_turn(db_url: str
     for store in (first, second):
         assert as_stored(await store.retrieve(sender)) == expected
         assert store.cache.get(sender) is not None
+
+
+async def test_reads_of_one_conversation_at_once_apply_another_replicas_turns_once(db_url: str) -> None:
+    """The database work runs in worker threads: a turn and the web chat's history (say) reading
+    one conversation at the same moment must not both apply the same new events to the cache."""
+    first, second = replica(db_url), replica(db_url)
+    sender = new_sender()
+    await take_turn(first, sender, "melding 1")
+    for number in range(2, 6):
+        await take_turn(second, sender, f"melding {number}")
+    reads = await asyncio.gather(*(first.retrieve(sender) for _ in range(8)))
+    expected = as_stored(await fresh_read(db_url, sender))
+    assert all(as_stored(read) == expected for read in reads)
+    assert as_stored(first.cache.get(sender).tracker) == expected
+
+
+async def test_a_slow_database_holds_up_only_the_conversation_waiting_for_it(db_url: str, monkeypatch) -> None:
+    """While one conversation's read waits for the database, the replica's event loop serves the
+    others (the store reads and writes in worker threads)."""
+    store = replica(db_url)
+    slow, other = new_sender(), new_sender()
+    await take_turn(store, slow, "melding 1")
+    await take_turn(store, other, "melding 1")
+    read = store._read
+
+    def slow_read(sender_id: str, fetch_events_from_all_sessions: bool):
+        if sender_id == slow:
+            time.sleep(0.5)  # in the worker thread, as a slow database would
+        return read(sender_id, fetch_events_from_all_sessions)
+
+    monkeypatch.setattr(store, "_read", slow_read)
+    slow_read = asyncio.ensure_future(store.retrieve(slow))
+    await asyncio.sleep(0.05)
+    assert not slow_read.done()
+    await take_turn(store, other, "melding 2")  # while the slow read still waits
+    assert not slow_read.done()
+    assert [e.text for e in (await slow_read).events if isinstance(e, UserUttered)] == ["melding 1"]
 
 
 async def test_a_read_fetches_only_the_rows_stored_since_whatever_the_length(db_url: str, monkeypatch) -> None:

@@ -184,11 +184,15 @@ Username = patterned_text(
 )
 
 
+# JSON Schema's `pattern` is unanchored: some character that is not white space (as str.strip sees it).
+NOT_BLANK = r"\S"
+
+
 def message_text(max_length: int) -> Type[Text]:
     """A message someone wrote: not blank, at most `max_length` characters, kept as written."""
 
     class MessageText(Text):
-        SCHEMA = {"minLength": 1, "maxLength": max_length}
+        SCHEMA = {"minLength": 1, "maxLength": max_length, "pattern": NOT_BLANK}
 
         @classmethod
         def check(cls, value: str) -> str:

@@ -32,6 +32,7 @@ from bot.case_system.contract.enums import (
 )
 from bot.case_system.contract.fields import (
     CASE_NUMBER_AS_TYPED,
+    NOT_BLANK,
     PROVIDER_ID,
     SMS_PURPOSE,
     Acceptance,
@@ -404,7 +405,7 @@ MAX_DECISION_REASON_CHARS = 500  # it is sent to the debtor by SMS with the temp
 class DecisionReason(Text):
     """Why a request is extended or refused, as the debtor will read it: required, not blank."""
 
-    SCHEMA = {"minLength": 1, "maxLength": MAX_DECISION_REASON_CHARS}
+    SCHEMA = {"minLength": 1, "maxLength": MAX_DECISION_REASON_CHARS, "pattern": NOT_BLANK}
 
     @classmethod
     def check(cls, value: str) -> str:
