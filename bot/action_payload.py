@@ -48,6 +48,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from actions.conversation import TRANSCRIPT_LIMIT
+from bot.action_domain import DIGEST_KEY, domain_digest
 
 TAIL_USER_TURNS = 3
 CONTROL_EVENTS = (SessionStarted, Restarted, AllSlotsReset, UserUtteranceReverted, ActionReverted)
@@ -105,18 +106,17 @@ def tracker_state_for_actions(tracker: DialogueStateTracker) -> Dict[Text, Any]:
 
 
 def action_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain: Domain) -> Dict[Text, Any]:
-    """RemoteAction._action_call_format, sending `tracker_state_for_actions`."""
+    """RemoteAction._action_call_format, sending `tracker_state_for_actions`, and the domain's
+    digest instead of the domain (bot.action_domain sends the domain when it is asked for)."""
     import rasa
 
-    result = {
+    return {
         "next_action": self._name,
         "sender_id": tracker.sender_id,
         "tracker": tracker_state_for_actions(tracker),
         "version": rasa.__version__,
+        DIGEST_KEY: domain_digest(domain),
     }
-    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
-        result["domain"] = domain.as_dict()
-    return result
 
 
 def install() -> None:

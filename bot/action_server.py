@@ -23,6 +23,7 @@ from sanic.request import Request
 
 from actions import services
 from bot import metrics
+from bot.action_domain import DOMAIN_UNKNOWN, DOMAIN_UNKNOWN_STATUS, DomainUnknown, KnownDomains
 from bot.config import Settings, load_settings
 from bot.logs import configure_logging
 
@@ -63,6 +64,17 @@ def counting_runs(run):
     return counted
 
 
+def completing_domains(run, domains: KnownDomains):
+    """ActionExecutor.run, with the domain a call names by digest (bot.action_domain)."""
+
+    async def completed(self: ActionExecutor, action_call: dict):
+        domains.complete(action_call)
+        return await run(self, action_call)
+
+    completed.completes_domains = True
+    return completed
+
+
 def add_operations_routes(app: Sanic, settings: Settings) -> None:
     async def live(_request: Request):
         return response.json({"status": "ok"})
@@ -92,8 +104,13 @@ def add_operations_routes(app: Sanic, settings: Settings) -> None:
 def create_action_server(settings: Settings) -> Sanic:
     if not getattr(ActionExecutor.run, "counts_runs", False):
         ActionExecutor.run = counting_runs(ActionExecutor.run)
+    if not getattr(ActionExecutor.run, "completes_domains", False):
+        ActionExecutor.run = completing_domains(ActionExecutor.run, KnownDomains())
     app = create_app("actions", cors_origins=None)
     add_operations_routes(app, settings)
+
+    def ask_for_the_domain(_request: Request, _error: DomainUnknown):
+        return response.json(DOMAIN_UNKNOWN, status=DOMAIN_UNKNOWN_STATUS)
 
     # Sanic resolves the route before it runs request middleware, and answers an unknown path
     # with 404 from there; this handler runs in its place, so the token is checked first.
@@ -112,6 +129,7 @@ def create_action_server(settings: Settings) -> Sanic:
     app.on_request(refuse_without_token)
     app.error_handler.add(NotFound, not_found)
     app.error_handler.add(MethodNotSupported, not_found)
+    app.error_handler.add(DomainUnknown, ask_for_the_domain)
 
     @app.after_server_stop
     async def close_connections(*_):

@@ -188,9 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "cluster", help="2 dialogue and 2 action servers and a backoffice on PostgreSQL and Redis behind nginx"
     ).set_defaults(handler=_cluster)
+    from bot.loadtest import DEFAULT_SECONDS, DEFAULT_USERS
+
     loadtest = commands.add_parser("loadtest", help="locust through the cluster's nginx, 1 then 2 dialogue replicas")
-    loadtest.add_argument("--users", type=int, default=12, help="concurrent conversations")
-    loadtest.add_argument("--seconds", type=int, default=60, help="length of each run")
+    loadtest.add_argument("--users", type=int, default=DEFAULT_USERS, help="concurrent conversations")
+    loadtest.add_argument("--seconds", type=int, default=DEFAULT_SECONDS, help="length of each run")
     loadtest.add_argument("--replicas", default="1,2", help="dialogue replicas of each run, comma-separated")
     loadtest.set_defaults(handler=_loadtest)
     commands.add_parser("seed", help="load the demo data into an empty case-system database").set_defaults(

@@ -24,6 +24,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot import metrics
+from bot.lock_store import RedisTicketLocks
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +91,10 @@ def _ping_database(engine: sa.engine.Engine) -> None:
 
 
 async def _check(probe, *args: Any) -> str:
+    """ "ok" when `probe` (blocking, or a coroutine function) returns in time."""
     try:
-        await asyncio.wait_for(asyncio.to_thread(probe, *args), READY_CHECK_SECONDS)
+        call = probe(*args) if asyncio.iscoroutinefunction(probe) else asyncio.to_thread(probe, *args)
+        await asyncio.wait_for(call, READY_CHECK_SECONDS)
         return "ok"
     except Exception as error:  # any failure or timeout means "cannot serve"
         logger.warning("readiness check failed", extra={"error_type": type(error).__name__})
@@ -105,9 +108,9 @@ async def readiness(agent: Any) -> dict[str, str]:
     engine = getattr(_inner(agent.tracker_store), "engine", None)
     if engine is not None:
         checks["tracker_store"] = await _check(_ping_database, engine)
-    redis_client = getattr(getattr(agent.lock_store, "backend", agent.lock_store), "red", None)
-    if redis_client is not None:
-        checks["lock_store"] = await _check(redis_client.ping)
+    lock_store = getattr(agent.lock_store, "backend", agent.lock_store)
+    if isinstance(lock_store, RedisTicketLocks):
+        checks["lock_store"] = await _check(lock_store.ping)
     return checks
 
 

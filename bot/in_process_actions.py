@@ -10,12 +10,11 @@ handling as an action server's would: a failure is handled as the action server 
 
 Before calling `action_validate_slot_mappings`, Rasa also replays the whole session into a new
 tracker only to add the slot candidates to it (ActionExtractSlots._execute_validation_action);
-`tracker_with_slot_events` gives the same tracker by copying the current state instead.
+`bot.tracker_copies.copy_with_events` gives the same tracker by copying the current state instead.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any, Dict, List, Optional, Text, cast
 
@@ -23,11 +22,12 @@ from rasa.core.actions.action import ActionExtractSlots, RemoteAction
 from rasa.shared.core.constants import ACTION_VALIDATE_SLOT_MAPPINGS
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SlotSet
-from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa_sdk.executor import ActionExecutor
 
 from actions.turn import ActionDetectLanguage, ValidateSlotMappings
+from bot.action_domain import DomainOnDemand
+from bot.tracker_copies import copy_with_events
 
 log = logging.getLogger(__name__)
 rasa_execute_validation_action = ActionExtractSlots._execute_validation_action  # Rasa's own, for tests
@@ -44,14 +44,15 @@ class InProcessEndpoint:
     """Stands in for the action endpoint of one call: `request` runs the action here. The payload
     is the dict Rasa built for this call only; the domain dict is Rasa's own and only read."""
 
-    def __init__(self, endpoint: Any, actions: ActionExecutor) -> None:
+    def __init__(self, endpoint: Any, actions: ActionExecutor, domain: Domain) -> None:
         self.kwargs = getattr(endpoint, "kwargs", {}) or {}
         self.url = getattr(endpoint, "url", None)
         self._actions = actions
+        self._domain = domain
 
     async def request(self, *, json: Dict[Text, Any], **_: Any) -> Optional[Dict[Text, Any]]:
         try:
-            return await self._actions.run(json)
+            return await self._actions.run({**json, "domain": self._domain.as_dict()})
         except Exception as error:  # as the action server failing: Rasa's (and our) handling
             log.warning(
                 "in-process action failed",
@@ -61,49 +62,28 @@ class InProcessEndpoint:
 
 
 def running_in_process(run, actions: ActionExecutor):
+    """RemoteAction.run: the bookkeeping actions here, the others on the action server with the
+    domain sent only when it asks for it (bot.action_domain)."""
+
     async def run_action(self: RemoteAction, output_channel, nlg, tracker, domain) -> List[Event]:
         if self._name in actions.actions:
-            self.action_endpoint = InProcessEndpoint(self.action_endpoint, actions)
+            self.action_endpoint = InProcessEndpoint(self.action_endpoint, actions, domain)
+        elif self.action_endpoint is not None:
+            self.action_endpoint = DomainOnDemand(self.action_endpoint, domain)
         return await run(self, output_channel, nlg, tracker, domain)
 
     return run_action
 
 
-def tracker_with_slot_events(
-    tracker: DialogueStateTracker, slot_events: List[Event], domain: Domain
-) -> DialogueStateTracker:
-    """What `DialogueStateTracker.from_events(sender_id, tracker.events_after_latest_restart() +
-    slot_events, slots=domain.slots)` gives, without replaying the session: the tracker's state
-    is the state its events replay to (Rasa keeps it so), copied, then the candidates applied.
-    After a restart the replay (of the events after it) differs from the state: replayed then."""
-    after_restart = tracker.events_after_latest_restart()
-    if len(after_restart) < len(tracker.events):
-        return DialogueStateTracker.from_events(tracker.sender_id, after_restart + slot_events, slots=domain.slots)
-    copied = DialogueStateTracker(tracker.sender_id, domain.slots)
-    copied.events.extend(after_restart)
-    for name, slot in tracker.slots.items():
-        if name in copied.slots:
-            copied.slots[name] = copy.copy(slot)
-    copied._paused = tracker._paused
-    copied.followup_action = tracker.followup_action
-    copied.latest_action = dict(tracker.latest_action) if tracker.latest_action is not None else None
-    copied.latest_message = tracker.latest_message
-    copied.latest_bot_utterance = tracker.latest_bot_utterance
-    copied.active_loop = copy.copy(tracker.active_loop)
-    for event in slot_events:
-        copied.update(event)
-    return copied
-
-
 async def execute_validation_action(
     self: ActionExtractSlots, extraction_events, output_channel, nlg, tracker, domain
 ) -> List[Event]:
-    """ActionExtractSlots._execute_validation_action with `tracker_with_slot_events` for the
-    replay; otherwise Rasa's own."""
+    """ActionExtractSlots._execute_validation_action with `copy_with_events` for the replay;
+    otherwise Rasa's own."""
     slot_events: List[SlotSet] = [event for event in extraction_events if isinstance(event, SlotSet)]
     if ACTION_VALIDATE_SLOT_MAPPINGS not in domain.user_actions:
         return cast(List[Event], slot_events)
-    _tracker = tracker_with_slot_events(tracker, cast(List[Event], slot_events), domain)
+    _tracker = copy_with_events(tracker, cast(List[Event], slot_events), domain)
     validate_events = await self._run_custom_action(
         ACTION_VALIDATE_SLOT_MAPPINGS, output_channel, nlg, _tracker, domain
     )

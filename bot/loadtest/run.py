@@ -25,6 +25,7 @@ import yaml
 
 from bot.cluster import Cluster
 from bot.config import REPO_ROOT, VAR_DIR, Settings, load_settings
+from bot.loadtest import DEFAULT_SECONDS, DEFAULT_USERS
 from bot.loadtest.verify import Verdict, verify
 
 LOCUST = REPO_ROOT / ".venv-tools" / "bin" / "locust"
@@ -244,4 +245,4 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(argparse.Namespace(users=12, seconds=60, replicas="1,2")))
+    sys.exit(main(argparse.Namespace(users=DEFAULT_USERS, seconds=DEFAULT_SECONDS, replicas="1,2")))

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from rasa.shared.core.domain import Domain
+from rasa.utils.endpoints import EndpointConfig
 from sanic import Sanic
 
+from bot.action_domain import DIGEST_KEY, DOMAIN_UNKNOWN, DOMAIN_UNKNOWN_STATUS, DomainOnDemand, domain_digest
 from bot.action_server import create_action_server
-from bot.config import load_settings
+from bot.config import REPO_ROOT, load_settings
 from tests.sanic_server import serving
 
 TOKEN = "action-token-for-tests"
@@ -84,3 +87,55 @@ async def test_with_the_token_the_webhook_runs_actions(action_server) -> None:
         # rasa_sdk's own answer for an action it does not know: the request got past the check.
         assert answer.status == 404
         assert "no_such_action" in (await answer.json())["error"]
+
+
+def rephrase_call(digest: str) -> dict:
+    """action_ask_rephrase offers buttons labelled from the domain's responses."""
+    tracker = {
+        **FORGED_CALL["tracker"],
+        "slots": {"language": "nb"},
+        "latest_message": {
+            "intent": {"name": "nlu_fallback"},
+            "intent_ranking": [{"name": "ask_balance"}],
+            "text": "?",
+        },
+    }
+    return {
+        "next_action": "action_ask_rephrase",
+        "sender_id": "rest-x",
+        "tracker": tracker,
+        "version": "3.6.2",
+        DIGEST_KEY: digest,
+    }
+
+
+async def test_the_domain_is_sent_once_and_then_named_by_its_digest(action_server) -> None:
+    base_url, http = action_server
+    domain = Domain.load(str(REPO_ROOT / "domain"))
+    call = rephrase_call(domain_digest(domain))
+
+    async with http.post(base_url + "/webhook", params={"token": TOKEN}, json=call) as answer:
+        assert answer.status == DOMAIN_UNKNOWN_STATUS  # never sent: the dialogue server must send it
+        assert await answer.json() == DOMAIN_UNKNOWN
+
+    endpoint = DomainOnDemand(EndpointConfig(url=base_url + "/webhook", token=TOKEN), domain)
+    answered = await endpoint.request(json=dict(call), method="post")
+    assert answered["responses"][0]["buttons"], "the labels come from the domain"
+
+    async with http.post(base_url + "/webhook", params={"token": TOKEN}, json=call) as answer:
+        assert answer.status == 200  # kept under its digest
+        assert (await answer.json())["responses"] == answered["responses"]
+
+    other_model = rephrase_call("0" * 64)
+    async with http.post(base_url + "/webhook", params={"token": TOKEN}, json=other_model) as answer:
+        assert answer.status == DOMAIN_UNKNOWN_STATUS
+
+
+async def test_a_domain_that_does_not_match_its_digest_is_not_kept(action_server) -> None:
+    base_url, http = action_server
+    call = {**rephrase_call("f" * 64), "domain": {"responses": {}}}
+    async with http.post(base_url + "/webhook", params={"token": TOKEN}, json=call) as answer:
+        assert answer.status == 200  # it runs with the domain it carries
+    del call["domain"]
+    async with http.post(base_url + "/webhook", params={"token": TOKEN}, json=call) as answer:
+        assert answer.status == DOMAIN_UNKNOWN_STATUS

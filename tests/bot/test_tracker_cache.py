@@ -10,7 +10,6 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from rasa.core.lock_store import RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
@@ -24,7 +23,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.config import to_sync_url
-from bot.lock_store import redis_lock_store
+from bot.lock_store import RedisTicketLocks
 from bot.tracker_store import RedactingSQLTrackerStore
 from tests.conftest import POSTGRES_URL, REDIS_URL, needs_redis, postgres_available
 
@@ -254,7 +253,7 @@ async def test_a_birth_date_answer_is_redacted_across_turns_cached_in_between(db
 @needs_redis
 async def test_replicas_under_the_redis_lock_store_lose_and_repeat_no_turn(db_url: str) -> None:
     sender = new_sender()
-    replicas = [(replica(db_url), redis_lock_store(REDIS_URL)) for _ in range(2)]
+    replicas = [(replica(db_url), RedisTicketLocks(REDIS_URL)) for _ in range(2)]
     await take_turn(replicas[0][0], sender, "hei")
     seen_before: list[int] = []
 
@@ -271,4 +270,3 @@ async def test_replicas_under_the_redis_lock_store_lose_and_repeat_no_turn(db_ur
     assert sorted(texts[1:]) == sorted(f"melding {index}" for index in range(1, 7))
     assert sorted(seen_before) == list(range(1, 7))  # every turn started from all the turns before it
     assert final.get_slot("turns") == 7
-    assert isinstance(replicas[0][1], RedisLockStore)
