@@ -53,6 +53,10 @@ UNAVAILABLE_RESPONSE = "utter_assistant_unavailable"
 # Messages of one conversation that may wait behind the one being answered. Five is more than
 # anyone types while waiting for an answer, and keeps the last one's wait to a few turns.
 MAX_WAITING_MESSAGES = 5
+# On a stop: how long the turns under way may take before the sockets are closed, and the close.
+# Both well within the dialogue server's graceful shutdown time (8 s).
+STOP_TURNS_SECONDS = 4.0
+STOP_CLOSE_SECONDS = 2.0
 # One HTTP request or WebSocket frame: a message at the length limit written in four-byte
 # characters with JSON escapes is about 12 kB, so a longer one still arrives to be told so, and a
 # long-polling payload holds well over a thousand short messages.
@@ -116,6 +120,7 @@ class _SocketBlueprint(Blueprint):
     def register(self, app: Sanic, options: dict[str, Any]) -> None:
         self.ctx.channel.sio.attach(app, self.ctx.channel.socketio_path)
         self.ctx.channel.app = app
+        app.register_listener(self.ctx.channel.close_sockets, "before_server_stop")
         super().register(app, options)
 
 
@@ -163,6 +168,20 @@ class WebChatInput(InputChannel):
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return WebChatOutput(self.sio, self.bot_message_evt)
+
+    async def close_sockets(self, *_: Any) -> None:
+        """When the process is told to stop: the web chat turns under way finish (for at most
+        STOP_TURNS_SECONDS), then every socket is closed at the transport, which pages take for a
+        lost connection and reconnect at once, to another replica; otherwise Sanic would hold
+        them open to the end of its graceful shutdown time and then cut them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_TURNS_SECONDS
+        while self._backlogs and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        try:
+            await asyncio.wait_for(self.sio.eio.disconnect(), STOP_CLOSE_SECONDS)
+        except Exception as error:  # the process is stopping either way
+            log.warning("web chat sockets not closed on stop", extra={"fields": {"error": type(error).__name__}})
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = _SocketBlueprint(self, "socketio_webhook", __name__)
