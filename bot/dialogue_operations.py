@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
 import time
 from typing import Any, Optional
@@ -20,6 +21,8 @@ from typing import Any, Optional
 import sqlalchemy as sa
 from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted
 from sanic import Sanic, response
 from sanic.request import Request
 
@@ -64,10 +67,17 @@ def count_turns() -> None:
         return parsed
 
     async def counted_update_session(self: MessageProcessor, tracker: Any, output_channel: Any, *args: Any, **kw: Any):
-        if not tracker.applied_events() or self._has_session_expired(tracker):
+        # A session starts when Rasa runs action_session_start here; looking at the events this
+        # added costs nothing, where asking Rasa's question again walks the whole session.
+        before = len(tracker.events)
+        result = await update_session(self, tracker, output_channel, *args, **kw)
+        if any(
+            isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME
+            for event in itertools.islice(tracker.events, before, None)
+        ):
             # The message's channel: the output channel of a REST turn is Rasa's collector.
             metrics.CONVERSATIONS.labels(TURN_CHANNEL.get()).inc()
-        return await update_session(self, tracker, output_channel, *args, **kw)
+        return result
 
     counted_handle_message.counts_turns = True
     MessageProcessor.handle_message = counted_handle_message
