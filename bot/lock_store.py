@@ -19,12 +19,15 @@ Expiry is measured by Redis's clock, the same for every replica.
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator, Optional, Text
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+log = logging.getLogger(__name__)
 
 # Not Rasa's "lock:": its locks are strings, never expire, and one left by a replica that died
 # mid-turn would make every script here fail on that conversation (WRONGTYPE).
@@ -143,8 +146,10 @@ class RedisTicketLocks(LockStore):
         """Releases `ticket`; if Redis cannot be reached, the ticket expires after its lifetime."""
         try:
             await self._release(keys=[key], args=[ticket])
-        except Exception:  # noqa: BLE001 - the turn is done; expiry frees the conversation
-            pass
+        except Exception as error:  # the turn is done either way
+            log.warning(
+                "turn lock not released; it expires by itself", extra={"fields": {"error": type(error).__name__}}
+            )
 
     # Rasa's LockStore reads and writes whole TicketLocks; this store never does.
     def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
