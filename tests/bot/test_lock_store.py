@@ -4,6 +4,7 @@ in Redis (replicas), where taking a ticket is atomic and nothing blocks the even
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from urllib.parse import urlsplit
@@ -150,7 +151,7 @@ async def test_waiting_for_a_turn_leaves_the_event_loop_free() -> None:
         async with locks.lock(conversation):
             await asyncio.gather(*(asyncio.sleep(0.3), _a_turn_behind(locks, conversation)))
     finally:
-        clock.cancel()
+        await _cancelled(clock)
     assert ticks >= 20
 
 
@@ -158,7 +159,14 @@ async def _a_turn_behind(locks: RedisTicketLocks, conversation: str) -> None:
     waiting = asyncio.ensure_future(_take(locks, conversation))
     await asyncio.sleep(0.25)
     assert not waiting.done()
-    waiting.cancel()
+    await _cancelled(waiting)
+
+
+async def _cancelled(task: asyncio.Task) -> None:
+    """Cancels `task` and waits for it to end (a task left pending is reported when the loop closes)."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _take(locks: RedisTicketLocks, conversation: str) -> None:
