@@ -151,16 +151,6 @@ class RedisTicketLocks(LockStore):
                 "turn lock not released; it expires by itself", extra={"fields": {"error": type(error).__name__}}
             )
 
-    # Rasa's LockStore reads and writes whole TicketLocks; this store never does.
-    def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
-        raise NotImplementedError("RedisTicketLocks keeps tickets in Redis scripts; use lock()")
-
-    def delete_lock(self, conversation_id: Text) -> None:
-        raise NotImplementedError("RedisTicketLocks keeps tickets in Redis scripts; use lock()")
-
-    def save_lock(self, lock: TicketLock) -> None:
-        raise NotImplementedError("RedisTicketLocks keeps tickets in Redis scripts; use lock()")
-
 
 class ConfiguredLockStore(LockStore):
     """Delegates to Redis ticket locks (shared by replicas) or Rasa's in-memory ones (one process)."""

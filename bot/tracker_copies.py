@@ -11,7 +11,6 @@ gives the same tracker; tests/bot/test_tracker_copies.py checks that after every
 
 from __future__ import annotations
 
-import copy
 from typing import List
 
 from rasa.core.actions.forms import FormAction
@@ -28,23 +27,13 @@ rasa_form_temporary_tracker = FormAction._temporary_tracker
 
 def copy_with_events(tracker: DialogueStateTracker, events: List[Event], domain: Domain) -> DialogueStateTracker:
     """What `DialogueStateTracker.from_events(sender_id, tracker.events_after_latest_restart() +
-    events, slots=domain.slots)` gives, without replaying the session: the tracker's state
-    copied, then `events` applied. After a restart the replay (of the events after it) differs
+    events, slots=domain.slots)` gives, without replaying the session: `working_copy` of the
+    tracker, then `events` applied. After a restart the replay (of the events after it) differs
     from the state: replayed then."""
     after_restart = tracker.events_after_latest_restart()
     if len(after_restart) < len(tracker.events):
         return DialogueStateTracker.from_events(tracker.sender_id, after_restart + events, slots=domain.slots)
-    copied = DialogueStateTracker(tracker.sender_id, domain.slots)
-    copied.events.extend(after_restart)
-    for name, slot in tracker.slots.items():
-        if name in copied.slots:
-            copied.slots[name] = copy.copy(slot)
-    copied._paused = tracker._paused
-    copied.followup_action = tracker.followup_action
-    copied.latest_action = dict(tracker.latest_action) if tracker.latest_action is not None else None
-    copied.latest_message = tracker.latest_message
-    copied.latest_bot_utterance = tracker.latest_bot_utterance
-    copied.active_loop = copy.copy(tracker.active_loop)
+    copied = working_copy(tracker)
     for event in events:
         copied.update(event)
     return copied
