@@ -25,11 +25,21 @@ fields are sent as Rasa sends them; of the events, `events_for_actions` keeps
 Every reader gets the same answer from these events as from the whole session: the event it
 looks for is kept wherever it is. The payload grows with the number of intents, responses and
 slots in the domain, not with the conversation.
+
+So that a call does not cost more the longer the conversation, where each key (intent, response,
+slot), control event and recent message occurs is kept per conversation, and a later call on the
+same events plus new ones looks only at the new ones.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence, Set, Text, Tuple
+import operator
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from dataclasses import dataclass
+from itertools import compress
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
@@ -52,6 +62,12 @@ from bot.action_domain import DIGEST_KEY, domain_digest
 
 TAIL_USER_TURNS = 3
 CONTROL_EVENTS = (SessionStarted, Restarted, AllSlotsReset, UserUtteranceReverted, ActionReverted)
+MAX_REMEMBERED = 3000  # conversations whose indexes are kept, per process
+# Indexes kept per conversation: actions are called with the turn's tracker and with copies of it
+# that have events of their own (a form's validation), each continuing its own history.
+INDEXES_PER_CONVERSATION = 4
+
+Key = Tuple[str, Any]
 
 
 def tail_start(events: Sequence[Event], user_turns: int = TAIL_USER_TURNS) -> int:
@@ -69,39 +85,119 @@ def is_message(event: Event) -> bool:
     return isinstance(event, (UserUttered, BotUttered)) and bool(event.text)
 
 
-def events_for_actions(events: Sequence[Event]) -> List[Event]:
-    """The events actions read, in their order (see the module's docstring)."""
+def _key_of(event: Event) -> Optional[Key]:
+    """What an action may look for the latest of: a user message's intent, a bot message's
+    response, a slot's value."""
+    if isinstance(event, UserUttered):
+        return ("intent", event.intent_name)
+    if isinstance(event, BotUttered):
+        return ("response", (event.metadata or {}).get("utter_action"))
+    if isinstance(event, SlotSet):
+        return ("slot", event.key)
+    return None
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Where things occur in the events scanned; never changed once stored (the tracker store
+    also works in worker threads), a longer history gets a new index."""
+
+    events: List[Event]  # the events scanned
+    occurrences: Dict[Key, List[int]]  # ascending positions of each key
+    controls: List[int]  # positions of control events, ascending
+    messages: Tuple[int, ...]  # positions of the latest `TRANSCRIPT_LIMIT` messages, ascending
+
+
+_EMPTY = _Index(events=[], occurrences={}, controls=[], messages=())
+_indexes: "OrderedDict[Text, Tuple[_Index, ...]]" = OrderedDict()
+_indexes_lock = threading.Lock()
+
+
+def _scan(event: Event) -> Tuple[Optional[Key], bool, bool]:
+    """An event's key, whether it is a control event, whether it is a message."""
+    return _key_of(event), isinstance(event, CONTROL_EVENTS), is_message(event)
+
+
+def _extended(index: _Index, events: List[Event]) -> _Index:
+    """`index` with the events after those it scanned (`events` continues them)."""
+    added: Dict[Key, List[int]] = {}
+    controls: List[int] = []
+    messages: List[int] = []
+    for position in range(len(index.events), len(events)):
+        key, control, message = _scan(events[position])
+        if key is not None:
+            added.setdefault(key, []).append(position)
+        if control:
+            controls.append(position)
+        if message:
+            messages.append(position)
+    occurrences = dict(index.occurrences)
+    for key, positions in added.items():
+        occurrences[key] = occurrences.get(key, []) + positions
+    latest_messages = index.messages + tuple(messages)
+    return _Index(
+        events=events,
+        occurrences=occurrences,
+        controls=index.controls + controls if controls else index.controls,
+        messages=latest_messages[max(0, len(latest_messages) - TRANSCRIPT_LIMIT) :],
+    )
+
+
+def _continues(index: _Index, events: List[Event]) -> bool:
+    """Whether `events` start with the events `index` scanned: the same objects, or where one is
+    another object, one `_scan` sees the same way. Rasa copies the tracker before every action,
+    and the copy has a copy of the latest user message (bot/tracker_cache.py)."""
+    done = index.events
+    if len(events) < len(done):
+        return False
+    replaced = compress(zip(done, events), map(operator.is_not, done, events))
+    return all(_scan(old) == _scan(new) for old, new in replaced)
+
+
+def _index_for(conversation: Optional[Text], events: List[Event]) -> _Index:
+    """The index of `events`: one of the conversation's latest carried on over the events appended
+    since, or a new one (another history, or no conversation to remember it for)."""
+    if conversation is None:
+        return _extended(_EMPTY, events)
+    with _indexes_lock:
+        latest = _indexes.get(conversation, ())
+    start = next((index for index in latest if _continues(index, events)), _EMPTY)
+    index = _extended(start, events)  # the next call is checked against these very events
+    with _indexes_lock:
+        _indexes[conversation] = ((index,) + latest)[:INDEXES_PER_CONVERSATION]
+        _indexes.move_to_end(conversation)
+        while len(_indexes) > MAX_REMEMBERED:
+            _indexes.popitem(last=False)
+    return index
+
+
+def _kept_before(index: _Index, start: int) -> List[int]:
+    """Positions before `start` of the events kept from before the tail (see the module's
+    docstring), ascending."""
+    kept = set(index.controls[: bisect_left(index.controls, start)])
+    # Of the latest `TRANSCRIPT_LIMIT` messages, those in the tail are sent with it: the others are
+    # the ones kept before it.
+    kept.update(position for position in index.messages if position < start)
+    for positions in index.occurrences.values():
+        before = bisect_left(positions, start)
+        if before:
+            kept.add(positions[before - 1])
+    return sorted(kept)
+
+
+def events_for_actions(events: Sequence[Event], conversation: Optional[Text] = None) -> List[Event]:
+    """The events actions read, in their order (see the module's docstring). With a
+    `conversation`, its index is kept for the next call."""
     events = list(events)
+    index = _index_for(conversation, events)
     start = tail_start(events)
-    messages = sum(1 for event in events[start:] if is_message(event))
-    seen: Set[Tuple[str, Any]] = set()
-    earlier: List[Event] = []
-    for event in reversed(events[:start]):
-        keep = isinstance(event, CONTROL_EVENTS)
-        if is_message(event) and messages < TRANSCRIPT_LIMIT:
-            messages += 1
-            keep = True
-        if isinstance(event, UserUttered):
-            key: Tuple[str, Any] = ("intent", event.intent_name)
-        elif isinstance(event, BotUttered):
-            key = ("response", (event.metadata or {}).get("utter_action"))
-        elif isinstance(event, SlotSet):
-            key = ("slot", event.key)
-        else:
-            key = ("", None)
-        if key[0] and key not in seen:
-            seen.add(key)
-            keep = True
-        if keep:
-            earlier.append(event)
-    earlier.reverse()
-    return earlier + events[start:]
+    return [events[position] for position in _kept_before(index, start)] + events[start:]
 
 
 def tracker_state_for_actions(tracker: DialogueStateTracker) -> Dict[Text, Any]:
     """Rasa's `tracker.current_state(EventVerbosity.ALL)`, with only the events actions read."""
     state = tracker.current_state(EventVerbosity.NONE)
-    state["events"] = [event.as_dict() for event in events_for_actions(tracker.events)]
+    state["events"] = [event.as_dict() for event in events_for_actions(tracker.events, tracker.sender_id)]
     return state
 
 
@@ -121,3 +217,8 @@ def action_call_format(self: RemoteAction, tracker: DialogueStateTracker, domain
 
 def install() -> None:
     RemoteAction._action_call_format = action_call_format
+
+
+def forget() -> None:
+    with _indexes_lock:
+        _indexes.clear()

@@ -64,7 +64,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from actions.case_system_client import CaseSystemClient
-from bot import action_payload, dialogue_operations, in_process_actions, tracker_copies
+from bot import action_payload, applied_events, dialogue_operations, in_process_actions, tracker_copies
 from bot.caseworker_relay import CaseworkerRelay
 from bot.config import load_settings
 from bot.graph_runner import SequentialGraphRunner
@@ -254,6 +254,7 @@ def install() -> None:
     action_payload.install()  # custom actions get the history they read, not the whole session
     in_process_actions.install()  # the per-turn bookkeeping actions run here, not over HTTP
     tracker_copies.install()  # copies of a tracker from its state, not by replaying the session
+    applied_events.install()  # a tracker's applied events: the new events folded onto the last call's
     Event.resolve_by_type = staticmethod(resolve_event_class)
     Domain.is_empty = domain_is_empty
     remember_dialogue_states()  # policies' states of the history: new events only (bot.tracker_states)

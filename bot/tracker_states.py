@@ -6,44 +6,50 @@ the state before each action of the whole session: Rasa replays every event into
 each time, so a prediction's cost grew with the conversation (about a third of a turn by turn
 120). `states_for_tracker_history` below gives the same states, but keeps, per conversation and
 kind of question, the replay and the states it has reached; a later question about the same
-events plus new ones replays only the new ones. "The same events" means the very same event
-objects in the same order (the tracker store's cache hands them from turn to turn,
-bot/tracker_cache.py), or equal ones; anything else (an undone turn, another history) is worked
-out in full.
+applied events (bot/applied_events.py) plus new ones replays only the new ones. When the applied
+events are the same only up to a point (a fallback undid the latest user turn; a form's loop
+drops the user turns it consumed), the replay resumes from a checkpoint kept before each of the
+latest few `action_listen`s. Anything else (another history) is worked out in full.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Set, Text
+from typing import Any, Deque, Dict, List, Optional, Text
 
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
-from rasa.shared.core.events import (
-    ActionExecuted,
-    ActionReverted,
-    ActiveLoop,
-    Event,
-    Restarted,
-    SessionStarted,
-    UserUtteranceReverted,
-)
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.applied_events import applied_events, copies_in
+
 MAX_REMEMBERED = 3000  # (conversation, kind of question) pairs kept per process
+CHECKPOINTS = 3  # the latest `action_listen`s a replay can resume from
+
+
+@dataclass
+class _Checkpoint:
+    """The replay just before the applied event at `position` (an `action_listen`)."""
+
+    position: int
+    replay: DialogueStateTracker
+    states: int
+    last_ml_action_sub_state: Any
+    turn_was_hidden: bool
 
 
 @dataclass
 class _Progress:
     events: List[Event]  # the applied events replayed so far
     replay: DialogueStateTracker  # a tracker that has had exactly those events applied
-    raw: List[Event] = field(default_factory=list)  # the tracker's events they were applied from
-    loop_names: Set[Text] = field(default_factory=set)  # forms and loops the tracker has activated
     states: List[State] = field(default_factory=list)  # the state before each of their actions
     last_ml_action_sub_state: Any = None
     turn_was_hidden: bool = False
+    checkpoints: Deque[_Checkpoint] = field(default_factory=lambda: deque(maxlen=CHECKPOINTS))
 
 
 _progress: "OrderedDict[tuple, _Progress]" = OrderedDict()
@@ -54,50 +60,37 @@ def _key(domain: Domain, tracker: DialogueStateTracker, *flags: Any) -> tuple:
     return (id(domain), tracker.sender_id, json.dumps(flags, sort_keys=True, default=repr))
 
 
-def _same(a: Event, b: Event) -> bool:
-    """The same event, or an equal one: the tracker store hands out events read back from the
-    database and a copy of the latest user message, equal to the ones applied before."""
-    if a is b:
-        return True
-    if type(a) is not type(b) or getattr(a, "use_text_for_featurization", None) != getattr(
-        b, "use_text_for_featurization", None
-    ):
-        return False
-    first, second = a.as_dict(), b.as_dict()
-    # Read back from JSON, a message's token spans are lists where the parse left tuples.
-    return first == second or _as_json(first) == _as_json(second)
+def _snapshot(replay: DialogueStateTracker) -> DialogueStateTracker:
+    """A copy of a replay tracker that replaying more events into `replay` leaves as it is.
+
+    Replaying sets slots, the latest action and message anew rather than changing them, so
+    those are shared; the active loop's flags are changed in place, so it is copied."""
+    duplicate = copy.copy(replay)
+    duplicate.events = replay._create_events(list(replay.events))
+    duplicate.slots = copy.copy(replay.slots)
+    for name, slot in replay.slots.items():
+        duplicate.slots[name] = copy.copy(slot)
+    duplicate.active_loop = copy.deepcopy(replay.active_loop)
+    return duplicate
 
 
-def _as_json(data: Dict[Text, Any]) -> str:
-    return json.dumps(data, sort_keys=True, default=repr)
-
-
-def _starts_with(events: List[Event], done: List[Event]) -> bool:
-    return len(events) >= len(done) and all(_same(a, b) for a, b in zip(events, done))
-
-
-def _continues(progress: _Progress, applied: List[Event]) -> bool:
-    return _starts_with(applied, progress.events)
-
-
-# Events after which Rasa's `applied_events` may drop earlier events or start afresh.
-_REWINDING = (Restarted, SessionStarted, ActionReverted, UserUtteranceReverted, ActiveLoop)
-
-
-def _applied_after_appending(progress: _Progress, events: List[Event]) -> Optional[List[Event]]:
-    """`tracker.applied_events()` without going through the whole history when the tracker only
-    has events appended since `progress` and none of them can rewind it (as in most turns);
-    None otherwise."""
-    done = progress.raw
-    if not _starts_with(events, done):
-        return None
-    new = events[len(done) :]
-    for event in new:
-        if isinstance(event, _REWINDING) or (
-            isinstance(event, ActionExecuted) and event.action_name in progress.loop_names
-        ):
-            return None
-    return progress.events + new
+def _resumed(progress: _Progress, applied: List[Event]) -> Optional[_Progress]:
+    """`progress` taken back to its latest checkpoint whose events `applied` starts with."""
+    for checkpoint in reversed(progress.checkpoints):
+        if copies_in(progress.events[: checkpoint.position], applied) is not None:
+            kept = deque(
+                (earlier for earlier in progress.checkpoints if earlier.position <= checkpoint.position),
+                maxlen=CHECKPOINTS,
+            )
+            return _Progress(
+                events=applied[: checkpoint.position],
+                replay=_snapshot(checkpoint.replay),
+                states=progress.states[: checkpoint.states],
+                last_ml_action_sub_state=checkpoint.last_ml_action_sub_state,
+                turn_was_hidden=checkpoint.turn_was_hidden,
+                checkpoints=kept,
+            )
+    return None
 
 
 def _state(
@@ -137,15 +130,13 @@ def states_for_tracker_history(
     rule_only_data: Optional[Dict[Text, Any]] = None,
 ) -> List[State]:
     key = _key(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
-    events = list(tracker.events)
+    applied = applied_events(tracker)  # carried forward from the last call
     progress = _progress.get(key)
-    applied = _applied_after_appending(progress, events) if progress is not None else None
-    if applied is None:
-        applied = tracker.applied_events()
-        if progress is None or not _continues(progress, applied):
-            progress = _Progress(events=[], replay=tracker.init_copy())
-        progress.loop_names = {e.name for e in events if isinstance(e, ActiveLoop) and e.name}
-    progress.raw = events
+    copies = copies_in(progress.events, applied) if progress is not None else None
+    if copies is None:
+        progress = (progress and _resumed(progress, applied)) or _Progress(events=[], replay=tracker.init_copy())
+    for position in copies or ():
+        progress.events[position] = applied[position]  # so that the next call finds it identical
     _progress[key] = progress
     _progress.move_to_end(key)
     while len(_progress) > MAX_REMEMBERED:
@@ -154,6 +145,16 @@ def states_for_tracker_history(
     flags = (omit_unset_slots, ignore_rule_only_turns, rule_only_data)
     for event in applied[len(progress.events) :]:
         if isinstance(event, ActionExecuted):
+            if event.action_name == ACTION_LISTEN_NAME:
+                progress.checkpoints.append(
+                    _Checkpoint(
+                        len(progress.events),
+                        _snapshot(progress.replay),
+                        len(progress.states),
+                        progress.last_ml_action_sub_state,
+                        progress.turn_was_hidden,
+                    )
+                )
             state = _state(self, progress.replay, event.hide_rule_turn, progress, progress.states, *flags)
             if state is not None:
                 progress.states.append(state)

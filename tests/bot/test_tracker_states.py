@@ -187,3 +187,39 @@ def test_a_tracker_read_back_from_the_store_continues_from_where_the_last_one_wa
     monkeypatch.setattr(DialogueStateTracker, "update", original_update)
     assert len(replayed) == 1
     assert states == tracker_states.rasa_states_for_tracker_history(DOMAIN, read_back)
+
+
+@pytest.mark.parametrize("flags", FLAGS)
+def test_form_turns_and_fallbacks_late_in_a_long_conversation_replay_only_their_last_turn(monkeypatch, flags) -> None:
+    # Inside a form's loop Rasa drops the user turns the form consumed, and a fallback undoes the
+    # latest user turn: the applied events change before the end, and the replay resumes from the
+    # checkpoint before that turn's action_listen.
+    tracker = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION[:13]:  # the form is active and asks for the case number
+        tracker.update(event)
+    original_update = DialogueStateTracker.update
+    replayed = []
+    per_turn = []
+    for number in range(80):
+        if number % 3 == 2:  # a fallback: the turn is undone
+            turn = [user("greet", f"hæ {number}"), ActionExecuted("action_default_fallback"), UserUtteranceReverted()]
+        else:  # an answer the form asks again after
+            turn = [
+                user("inform", f"{number}"),
+                ActionExecuted("verification_form"),
+                SlotSet("requested_slot", "case_number"),
+            ]
+        for event in turn + [ActionExecuted("action_listen")]:
+            tracker.update(event)
+            replayed.clear()
+            monkeypatch.setattr(
+                DialogueStateTracker,
+                "update",
+                lambda self, event, domain=None: replayed.append(event) or original_update(self, event, domain),
+            )
+            states = tracker_states.states_for_tracker_history(DOMAIN, tracker, *flags)
+            monkeypatch.setattr(DialogueStateTracker, "update", original_update)
+            assert states == tracker_states.rasa_states_for_tracker_history(DOMAIN, tracker, *flags)
+            per_turn.append(len(replayed))
+    assert len(tracker.events) > 300
+    assert max(per_turn[20:]) <= 4
