@@ -64,7 +64,14 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from actions.case_system_client import CaseSystemClient
-from bot import action_payload, applied_events, dialogue_operations, in_process_actions, tracker_copies
+from bot import (
+    action_payload,
+    applied_events,
+    dialogue_operations,
+    in_process_actions,
+    rule_policy_keys,
+    tracker_copies,
+)
 from bot.caseworker_relay import CaseworkerRelay
 from bot.config import load_settings
 from bot.graph_runner import SequentialGraphRunner
@@ -258,6 +265,7 @@ def install() -> None:
     Event.resolve_by_type = staticmethod(resolve_event_class)
     Domain.is_empty = domain_is_empty
     remember_dialogue_states()  # policies' states of the history: new events only (bot.tracker_states)
+    rule_policy_keys.install()  # RulePolicy's key of a long history: not written out when it cannot matter
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # the runner the agent loads a model with
     rasa.core.run.configure_app = configure_app
     dialogue_operations.count_turns()

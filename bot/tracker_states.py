@@ -20,7 +20,8 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Deque, Dict, List, Optional, Text
 
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION
+from rasa.core.policies.policy import Policy
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, PREVIOUS_ACTION, USER
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -54,6 +55,7 @@ class _Progress:
 
 _progress: "OrderedDict[tuple, _Progress]" = OrderedDict()
 rasa_states_for_tracker_history = Domain.states_for_tracker_history  # Rasa's own, as the reference
+rasa_format_tracker_states = Policy.format_tracker_states
 
 
 def _key(domain: Domain, tracker: DialogueStateTracker, *flags: Any) -> tuple:
@@ -170,14 +172,43 @@ def states_for_tracker_history(
         turn_was_hidden=progress.turn_was_hidden,
     )
     last = _state(self, progress.replay, False, final, progress.states, *flags)
-    # Callers may change the states they get (the featurizer edits the last one's user input,
-    # which may be the same dictionary as an earlier state's): copies.
+    # Callers may change the states they get: the featurizers delete the intent, text or entities
+    # from a state's user input (rasa/core/featurizers/tracker_featurizers.py), which may be the
+    # same dictionary as an earlier state's. Each state and its user input are copies; the other
+    # parts (slots, previous action, active loop) are only read, and shared.
     states = progress.states + ([last] if last is not None else [])
-    return [{name: dict(sub_state) for name, sub_state in state.items()} for state in states]
+    return [_copy(state) for state in states]
+
+
+def _copy(state: State) -> State:
+    duplicate = dict(state)
+    if USER in duplicate:
+        duplicate[USER] = dict(duplicate[USER])
+    return duplicate
+
+
+class FormattedStates:
+    """Rasa's `Policy.format_tracker_states(states)`, worked out when it is logged.
+
+    RulePolicy formats the whole history of states for a debug log line on every prediction
+    (and deep-copies the text), whether or not debug lines are kept: a cost that grew with the
+    conversation for a line that is normally dropped."""
+
+    def __init__(self, states: List[State]) -> None:
+        self._states = states
+
+    def __str__(self) -> str:
+        return rasa_format_tracker_states(self._states)
+
+    __repr__ = __str__
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "FormattedStates":
+        return self  # the states are not changed after the prediction that logs them
 
 
 def install() -> None:
     Domain.states_for_tracker_history = states_for_tracker_history
+    Policy.format_tracker_states = staticmethod(FormattedStates)
 
 
 def forget() -> None:

@@ -4,9 +4,11 @@ a long conversation costs a prediction no more replay than a short one."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
+from rasa.shared.core.constants import USER
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -118,17 +120,28 @@ def test_another_history_for_the_same_conversation_is_worked_out_in_full() -> No
     )
 
 
-def test_changing_the_returned_states_changes_nothing_later() -> None:
+def test_changing_the_returned_states_as_the_featurizers_do_changes_nothing_later() -> None:
     tracker = DialogueStateTracker("states", DOMAIN.slots)
     for event in CONVERSATION[:9]:
         tracker.update(event)
     states = tracker_states.states_for_tracker_history(DOMAIN, tracker)
-    for state in states:  # the featurizer removes the intent or text from the last one, for instance
-        for sub_state in state.values():
-            sub_state.clear()
+    for state in states:  # the featurizers delete the intent, text or entities of the user input
+        state.get(USER, {}).clear()
+        state.pop(USER, None)
     assert tracker_states.states_for_tracker_history(DOMAIN, tracker) == tracker_states.rasa_states_for_tracker_history(
         DOMAIN, tracker
     )
+
+
+def test_the_states_a_rule_prediction_logs_are_formatted_as_rasa_formats_them_when_logged() -> None:
+    tracker = DialogueStateTracker("states", DOMAIN.slots)
+    for event in CONVERSATION[:20]:
+        tracker.update(event)
+    states = tracker_states.states_for_tracker_history(DOMAIN, tracker)
+    formatted = tracker_states.FormattedStates(states)
+    assert copy.deepcopy(formatted) is formatted  # what RulePolicy does with it before logging
+    assert str(formatted) == f"{formatted}" == tracker_states.rasa_format_tracker_states(states)
+    assert "user intent: ask_balance" in str(formatted)
 
 
 def test_a_prediction_late_in_a_long_conversation_replays_only_the_new_events(monkeypatch) -> None:
