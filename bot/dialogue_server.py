@@ -69,7 +69,7 @@ from bot import (
     applied_events,
     dialogue_operations,
     in_process_actions,
-    rule_policy_keys,
+    rule_policy_history,
     tracker_copies,
 )
 from bot.caseworker_relay import CaseworkerRelay
@@ -265,7 +265,7 @@ def install() -> None:
     Event.resolve_by_type = staticmethod(resolve_event_class)
     Domain.is_empty = domain_is_empty
     remember_dialogue_states()  # policies' states of the history: new events only (bot.tracker_states)
-    rule_policy_keys.install()  # RulePolicy's key of a long history: not written out when it cannot matter
+    rule_policy_history.install()  # RulePolicy walks a history only as far back as its rules reach
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # the runner the agent loads a model with
     rasa.core.run.configure_app = configure_app
     dialogue_operations.count_turns()

@@ -1,6 +1,10 @@
-"""RulePolicy's feature key of a conversation, written out only when it can change a prediction.
+"""RulePolicy's work over a conversation's history of states, bounded by the length of its rules.
 
-When no rule applies, RulePolicy names its prediction by the JSON of the conversation's whole
+Matching: RulePolicy checks every remaining rule against every state of the history, from the
+latest back (`_get_possible_keys`, rasa/core/policies/rule_policy.py), though a rule holds for
+any state further back than its own length. Here the walk stops there, with the same result.
+
+The key of a prediction no rule made: when no rule applies, RulePolicy names its prediction by the JSON of the conversation's whole
 history of states (`_create_feature_key`, rasa/core/policies/rule_policy.py), and that name is
 used for one thing: whether it is one of the trained rules that no story contains, which hides
 the turn from the other policies (`hide_rule_turn`). The JSON of every state, on every turn, cost
@@ -13,12 +17,37 @@ Rasa's own.
 from __future__ import annotations
 
 import json
-from typing import Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.core.policies.rule_policy import RULES_NOT_IN_STORIES, RulePolicy
 from rasa.shared.core.domain import State
 
 rasa_create_feature_key = RulePolicy._create_feature_key
+rasa_get_possible_keys = RulePolicy._get_possible_keys
+
+# Per lookup of rules (fixed once trained): the number of states of each rule.
+_rule_lengths: Dict[int, Tuple[Dict[Text, Any], Dict[Text, int]]] = {}
+
+
+def rule_lengths(lookup: Dict[Text, Any]) -> Dict[Text, int]:
+    known = _rule_lengths.get(id(lookup))
+    if known is None or known[0] is not lookup:
+        known = (lookup, {key: len(RulePolicy._rule_key_to_state(key)) for key in lookup})
+        _rule_lengths[id(lookup)] = known
+    return known[1]
+
+
+def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Any], states: List[State]) -> Set[Text]:
+    """Rasa's `_get_possible_keys`, stopping once the history reaches back further than the
+    longest rule still possible (every rule holds for the states beyond its length)."""
+    lengths = rule_lengths(lookup)
+    possible_keys = set(lookup.keys())
+    for turn_index, state in enumerate(reversed(states)):
+        if turn_index >= max((lengths[key] for key in possible_keys), default=0):
+            break
+        possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, turn_index, state)}
+    return possible_keys
+
 
 # Per list of rules not in stories (the policy's lookup, fixed once trained): its longest rule.
 _longest: Dict[int, Tuple[List[Text], int]] = {}
@@ -48,4 +77,5 @@ def create_feature_key(self: RulePolicy, states: List[State]) -> Optional[Text]:
 
 
 def install() -> None:
+    RulePolicy._get_possible_keys = get_possible_keys
     RulePolicy._create_feature_key = create_feature_key
