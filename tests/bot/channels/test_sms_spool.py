@@ -199,3 +199,70 @@ async def test_a_blocking_write_on_the_event_loop_never_waits_for_the_spool(tmp_
     finally:
         tracker_store.dispose()
         await spool.close()
+
+
+def query_plan(url: str, statement: str, parameters) -> str:
+    """The database's plan for a statement the spool ran, with the parameters it ran with."""
+    engine = sa.create_engine(to_sync_url(url), future=True)
+    try:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(("EXPLAIN QUERY PLAN " if url.startswith("sqlite") else "EXPLAIN ") + statement, parameters)
+            return "\n".join(str(row[-1]) for row in cursor.fetchall())
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
+
+
+async def test_claims_and_polls_read_the_unfinished_messages_not_the_days_finished_ones(spool, spool_url):
+    # A busy day leaves thousands of finished rows (kept a day for Twilio's retries); what the
+    # claims and polls read is the few unfinished ones, through a partial index.
+    for number in range(300):
+        await spool.keep(sms(number, conversation=f"sms-{number % 40}"), now=NOW)
+    while claimed := await spool.claim(now=NOW, limit=50):
+        for kept in claimed:
+            await spool.finish(kept, now=NOW)
+    await spool.keep(sms(1000), now=NOW)
+    engine = sa.create_engine(to_sync_url(spool_url), future=True)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ANALYZE sms_spool" if spool_url.startswith("postgresql") else "ANALYZE"))
+    engine.dispose()
+
+    statements = []
+
+    def remember(_connection, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", remember)
+    try:
+        assert sids(await spool.claim(now=NOW)) == [sms(1000).message_sid]
+        await spool.next_due(now=NOW)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", remember)
+    claim = next(item for item in statements if item[0].lstrip().startswith("UPDATE sms_spool"))
+    poll = next(item for item in statements if "min(" in item[0])
+    for statement, parameters in (claim, poll):
+        assert "ix_sms_spool_unfinished" in query_plan(spool_url, statement, parameters), statement
+
+
+async def test_a_spool_table_made_before_the_partial_index_gets_it_on_first_use(spool_url):
+    first = SmsSpool(spool_url)
+    await first.keep(sms(1), now=NOW)
+    await first.close()
+    engine = sa.create_engine(to_sync_url(spool_url), future=True)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ix_sms_spool_unfinished"))
+    engine.dispose()
+
+    again = SmsSpool(spool_url)
+    try:
+        assert sids(await again.claim(now=NOW)) == [sms(1).message_sid]
+    finally:
+        await again.close()
+    engine = sa.create_engine(to_sync_url(spool_url), future=True)
+    try:
+        assert "ix_sms_spool_unfinished" in {index["name"] for index in sa.inspect(engine).get_indexes("sms_spool")}
+    finally:
+        engine.dispose()
