@@ -345,10 +345,12 @@ def create_tracker_tables(settings: Settings) -> None:
         from rasa.core.tracker_store import SQLTrackerStore
 
     from bot.config import to_sync_url
+    from bot.tracker_store import create_conversation_events_index
 
     engine = sa.create_engine(to_sync_url(settings.tracker_store_url))
     try:
         SQLTrackerStore.Base.metadata.create_all(engine)
+        create_conversation_events_index(engine)
     finally:
         engine.dispose()
 

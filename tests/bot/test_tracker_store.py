@@ -270,3 +270,60 @@ async def test_events_streamed_to_an_event_broker_are_redacted_too(db_url: str) 
 
     assert [e["text"] for e in broker.published if e["event"] == "user"] == ["100001", BIRTH_DATE_PLACEHOLDER]
     assert personal_data_in(json.dumps(broker.published, ensure_ascii=False), "14.03.1985") == []
+
+
+def query_plan(engine: sa.engine.Engine, statement: str, parameters) -> str:
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        cursor.execute(explain + statement, parameters)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+    finally:
+        connection.close()
+
+
+async def test_a_turn_finds_the_conversations_newest_events_by_one_index_probe(db_url: str) -> None:
+    # Rasa's index on the conversation alone made PostgreSQL find a conversation's newest event by
+    # walking the primary key backwards through every other conversation's later events.
+    domain = Domain.from_dict({})
+    store = RedactingSQLTrackerStore(domain=domain, host=db_url)
+    sender = f"test-{uuid.uuid4().hex}"
+    tracker = DialogueStateTracker(sender, domain.slots)
+    for number in range(3):
+        tracker.update(ActionExecuted("action_listen"))
+        tracker.update(UserUttered(f"hei {number}", intent={"name": "greet", "confidence": 0.9}))
+        await store.save(tracker)
+        tracker = await store.retrieve(sender)
+    statements = []
+
+    def remember(_connection, _cursor, statement, parameters, _context, _many):
+        statements.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", remember)
+    try:
+        tracker.update(ActionExecuted("utter_greet"))
+        await store.save(tracker)
+        await store.retrieve(sender)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", remember)
+    reads = [(statement, parameters) for statement, parameters in statements if statement.lstrip().startswith("SELECT")]
+    assert len(reads) == 2  # the newest event before the save; the events from it on when read
+    for statement, parameters in reads:
+        plan = query_plan(store.engine, statement, parameters)
+        if store.engine.dialect.name == "sqlite":  # there every index holds the row id: Rasa's suffices
+            assert plan.startswith("SEARCH events USING") and "INDEX ix_events_sender_id" in plan, plan
+        else:
+            assert "ix_events_sender_id_id" in plan, (statement, plan)
+
+
+async def test_an_events_table_made_before_the_conversation_index_gets_it(db_url: str, tmp_path) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the shared PostgreSQL database keeps its index; the SQLite file is this test's own")
+    RedactingSQLTrackerStore(domain=Domain.from_dict({}), host=db_url)
+    engine = sa.create_engine(to_sync_url(db_url))
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP INDEX ix_events_sender_id_id"))
+    RedactingSQLTrackerStore(domain=Domain.from_dict({}), host=db_url)
+    assert "ix_events_sender_id_id" in {index["name"] for index in sa.inspect(engine).get_indexes("events")}
+    engine.dispose()
