@@ -31,6 +31,16 @@ SLOTS = [
 ]
 
 
+def count_folded_events(monkeypatch) -> list:
+    """How many events each fold goes through, from now on."""
+    folded: list = []
+    fold = applied_events._fold
+    monkeypatch.setattr(
+        applied_events, "_fold", lambda t, events, *rest: (folded.append(len(events)), fold(t, events, *rest))
+    )
+    return folded
+
+
 @pytest.fixture(autouse=True)
 def fresh_folds():
     applied_events.forget()
@@ -144,11 +154,7 @@ def test_changing_the_returned_list_changes_nothing_later() -> None:
 
 def test_a_call_late_in_a_long_conversation_folds_only_the_new_events(monkeypatch) -> None:
     tracker = DialogueStateTracker("long", SLOTS)
-    folded = []
-    fold = applied_events._fold
-    monkeypatch.setattr(
-        applied_events, "_fold", lambda t, events, *rest: (folded.append(len(events)), fold(t, events, *rest))
-    )
+    folded = count_folded_events(monkeypatch)
     for event in form_turns("verification_form", 300):
         tracker.update(event)
         applied_events.applied_events(tracker)
@@ -164,11 +170,7 @@ def test_a_copy_of_the_tracker_asked_in_turn_with_it_folds_only_its_new_events(m
     for event in form_turns("verification_form", 100):
         tracker.update(event)
     applied_events.applied_events(tracker)
-    folded = []
-    fold = applied_events._fold
-    monkeypatch.setattr(
-        applied_events, "_fold", lambda t, events, *rest: (folded.append(len(events)), fold(t, events, *rest))
-    )
+    folded = count_folded_events(monkeypatch)
     for number in range(20):
         copy = tracker.copy()
         copy.update(SlotSet("answer", f"kopi {number}"))
@@ -184,11 +186,7 @@ def test_a_working_copy_gets_its_own_copy_of_the_latest_message_without_a_fold_i
     for event in form_turns("verification_form", 50) + [ActionExecuted("action_listen"), user("hei", "greet")]:
         tracker.update(event)
     applied_events.applied_events(tracker)
-    folded = []
-    fold = applied_events._fold
-    monkeypatch.setattr(
-        applied_events, "_fold", lambda t, events, *rest: (folded.append(len(events)), fold(t, events, *rest))
-    )
+    folded = count_folded_events(monkeypatch)
     copy = working_copy(tracker)  # the latest user message is the copy's own
     copy.update(ActionExecuted("utter_greet"))
     applied = applied_events.applied_events(copy)
