@@ -11,9 +11,9 @@ ones, with Rasa's own steps.
 
 "The same events" means the very same event objects, in the same order, which the tracker
 store's cache hands from turn to turn (bot/tracker_cache.py), or a few equal copies of them (a
-working copy's latest user message). The fold of an event depends on
-the names of all loops the session activates (Rasa collects them over the whole history first):
-when a new loop name appears, the whole session is folded again, as Rasa does.
+working copy's latest user message). The fold of an event depends on the names of all loops the
+session activates (Rasa collects them over the whole history first): when a new loop name
+appears, the whole session is folded again, as Rasa does.
 """
 
 from __future__ import annotations
