@@ -29,7 +29,12 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.applied_events import applied_events, copies_in
 
 MAX_REMEMBERED = 3000  # (conversation, kind of question) pairs kept per process
-CHECKPOINTS = 3  # the latest `action_listen`s a replay can resume from
+# The latest `action_listen`s a replay can resume from: a fallback or a form step changes the
+# applied events from the latest one on.
+CHECKPOINTS = 2
+# States repeat, turn after turn and across conversations (the same slots, the same previous
+# action): each is kept once, so that the remembered histories take little memory.
+MAX_DISTINCT_STATES = 100_000
 
 
 @dataclass
@@ -54,6 +59,7 @@ class _Progress:
 
 
 _progress: "OrderedDict[tuple, _Progress]" = OrderedDict()
+_distinct_states: Dict[tuple, State] = {}
 rasa_states_for_tracker_history = Domain.states_for_tracker_history  # Rasa's own, as the reference
 rasa_format_tracker_states = Policy.format_tracker_states
 
@@ -159,7 +165,7 @@ def states_for_tracker_history(
                 )
             state = _state(self, progress.replay, event.hide_rule_turn, progress, progress.states, *flags)
             if state is not None:
-                progress.states.append(state)
+                progress.states.append(_shared(state))
         progress.replay.update(event)
         progress.events.append(event)
 
@@ -178,6 +184,20 @@ def states_for_tracker_history(
     # parts (slots, previous action, active loop) are only read, and shared.
     states = progress.states + ([last] if last is not None else [])
     return [_copy(state) for state in states]
+
+
+def _shared(state: State) -> State:
+    """The state kept before, when an equal one was (the kept states are never changed)."""
+    try:
+        key = tuple(sorted((name, tuple(sorted(sub_state.items()))) for name, sub_state in state.items()))
+        known = _distinct_states.get(key)
+    except TypeError:  # a value that cannot be hashed (a list): kept as it is
+        return state
+    if known is not None:
+        return known
+    if len(_distinct_states) < MAX_DISTINCT_STATES:
+        _distinct_states[key] = state
+    return state
 
 
 def _copy(state: State) -> State:
@@ -213,3 +233,4 @@ def install() -> None:
 
 def forget() -> None:
     _progress.clear()
+    _distinct_states.clear()

@@ -236,3 +236,28 @@ def test_form_turns_and_fallbacks_late_in_a_long_conversation_replay_only_their_
             per_turn.append(len(replayed))
     assert len(tracker.events) > 300
     assert max(per_turn[20:]) <= 4
+
+
+def test_equal_states_are_kept_once_across_turns_and_conversations(monkeypatch) -> None:
+    trackers = [DialogueStateTracker(sender, DOMAIN.slots) for sender in ("kari", "ola")]
+    for tracker in trackers:
+        for event in (
+            CONVERSATION[:8]
+            + [user("ask_balance"), ActionExecuted("utter_balance"), ActionExecuted("action_listen")] * 20
+        ):
+            tracker.update(event)
+        assert tracker_states.states_for_tracker_history(
+            DOMAIN, tracker
+        ) == tracker_states.rasa_states_for_tracker_history(DOMAIN, tracker)
+    kari, ola = (
+        tracker_states._progress[tracker_states._key(DOMAIN, tracker, False, False, None)] for tracker in trackers
+    )
+    assert all(mine is theirs for mine, theirs in zip(kari.states, ola.states))
+    assert len({id(state) for state in kari.states}) <= 8  # 63 states, a handful of distinct ones
+    # With no room for more distinct states, new ones are kept as they are.
+    monkeypatch.setattr(tracker_states, "MAX_DISTINCT_STATES", 0)
+    tracker_states.forget()
+    assert tracker_states.states_for_tracker_history(
+        DOMAIN, trackers[0]
+    ) == tracker_states.rasa_states_for_tracker_history(DOMAIN, trackers[0])
+    assert not tracker_states._distinct_states
