@@ -16,8 +16,7 @@ Rasa's own.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Dict, List, Optional, Set, Text, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Text, Tuple
 
 from rasa.core.policies.rule_policy import RULES_NOT_IN_STORIES, RulePolicy
 from rasa.shared.core.domain import State
@@ -25,16 +24,21 @@ from rasa.shared.core.domain import State
 rasa_create_feature_key = RulePolicy._create_feature_key
 rasa_get_possible_keys = RulePolicy._get_possible_keys
 
-# Per lookup of rules (fixed once trained): the number of states of each rule.
-_rule_lengths: Dict[int, Tuple[Dict[Text, Any], Dict[Text, int]]] = {}
+# What is worked out once from a policy's lookup (fixed once trained), by its kind and the lookup.
+_derived: Dict[Tuple[str, int], Tuple[Any, Any]] = {}
+
+
+def _once_per(kind: str, source: Any, compute: Callable[[Any], Any]) -> Any:
+    known = _derived.get((kind, id(source)))
+    if known is None or known[0] is not source:
+        known = (source, compute(source))
+        _derived[(kind, id(source))] = known
+    return known[1]
 
 
 def rule_lengths(lookup: Dict[Text, Any]) -> Dict[Text, int]:
-    known = _rule_lengths.get(id(lookup))
-    if known is None or known[0] is not lookup:
-        known = (lookup, {key: len(RulePolicy._rule_key_to_state(key)) for key in lookup})
-        _rule_lengths[id(lookup)] = known
-    return known[1]
+    """The number of states of each rule of `lookup`."""
+    return _once_per("lengths", lookup, lambda rules: {key: len(RulePolicy._rule_key_to_state(key)) for key in rules})
 
 
 def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Any], states: List[State]) -> Set[Text]:
@@ -49,19 +53,16 @@ def get_possible_keys(self: RulePolicy, lookup: Dict[Text, Any], states: List[St
     return possible_keys
 
 
-# Per list of rules not in stories (the policy's lookup, fixed once trained): its longest rule.
-_longest: Dict[int, Tuple[List[Text], int]] = {}
-
-
 def longest_rule(rules: List[Text]) -> int:
     """The number of states of the longest of `rules` that are feature keys (JSON lists of
     states); the others are names such as "predicting default action with intent restart"."""
-    known = _longest.get(id(rules))
-    if known is None or known[0] is not rules:
-        lengths = (len(json.loads(rule)) for rule in rules if rule.startswith("["))
-        known = (rules, max(lengths, default=0))
-        _longest[id(rules)] = known
-    return known[1]
+    return _once_per(
+        "longest",
+        rules,
+        lambda names: max(
+            (len(RulePolicy._rule_key_to_state(name)) for name in names if name.startswith("[")), default=0
+        ),
+    )
 
 
 def create_feature_key(self: RulePolicy, states: List[State]) -> Optional[Text]:

@@ -39,11 +39,6 @@ def copy_with_events(tracker: DialogueStateTracker, events: List[Event], domain:
     return copied
 
 
-def tracker_copy(self: DialogueStateTracker) -> DialogueStateTracker:
-    """DialogueStateTracker.copy: a duplicate in the same state that can be changed on its own."""
-    return working_copy(self)
-
-
 def form_temporary_tracker(
     self: FormAction, current_tracker: DialogueStateTracker, additional_events: List[Event], domain: Domain
 ) -> DialogueStateTracker:
@@ -53,5 +48,5 @@ def form_temporary_tracker(
 
 
 def install() -> None:
-    DialogueStateTracker.copy = tracker_copy
+    DialogueStateTracker.copy = working_copy  # a duplicate in the same state, changed on its own
     FormAction._temporary_tracker = form_temporary_tracker

@@ -12,12 +12,12 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from bot.config import REPO_ROOT
+from bot.tracker_cache import working_copy
 from bot.tracker_copies import (
     copy_with_events,
     form_temporary_tracker,
     rasa_form_temporary_tracker,
     rasa_tracker_copy,
-    tracker_copy,
 )
 from tests.bot.sample_conversation import conversation, user
 
@@ -53,7 +53,7 @@ def prefixes(domain: Domain):
 
 def test_a_copy_is_the_replayed_tracker_after_every_event(domain) -> None:
     for end, tracker in prefixes(domain):
-        copied = tracker_copy(tracker)
+        copied = working_copy(tracker)
         assert_same(copied, rasa_tracker_copy(tracker), end)
         copied.update(SlotSet("case_number", "999"))
         copied.update(user("endret"))
